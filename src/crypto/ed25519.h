@@ -1,0 +1,34 @@
+/* ed25519.h - Ed25519 (RFC 8032, pure) keys, signing and verification via libsodium. */
+#ifndef SVCR_CRYPTO_ED25519_H
+#define SVCR_CRYPTO_ED25519_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ED25519_PK_LEN 32
+#define ED25519_SEED_LEN 32
+#define ED25519_SK_LEN 64 /* libsodium's seed || public key */
+#define ED25519_SIG_LEN 64
+
+/* Initializes libsodium once per process; safe to call from any thread, any number of times.
+ * Returns 0, or -1 if libsodium cannot initialize (the process must not go on). */
+int crypto_init(void);
+
+/* Returns 1 if `sig` is a valid signature of msg under pk, else 0. Rejects non-canonical
+ * encodings and small-order points as libsodium 1.0.18 does (pinned by the CCTV vectors). */
+int ed25519_verify(const uint8_t sig[ED25519_SIG_LEN], const uint8_t *msg, size_t len,
+                   const uint8_t pk[ED25519_PK_LEN]);
+/* Fresh random key pair. */
+void ed25519_keypair(uint8_t pk[ED25519_PK_LEN], uint8_t sk[ED25519_SK_LEN]);
+/* Deterministic key pair from a 32-byte RFC 8032 private key (seed). */
+void ed25519_keypair_from_seed(const uint8_t seed[ED25519_SEED_LEN], uint8_t pk[ED25519_PK_LEN],
+                               uint8_t sk[ED25519_SK_LEN]);
+/* Detached signature of msg. */
+void ed25519_sign(uint8_t sig[ED25519_SIG_LEN], const uint8_t *msg, size_t len,
+                  const uint8_t sk[ED25519_SK_LEN]);
+/* Wipes secret material (not optimised away). */
+void crypto_wipe(void *p, size_t n);
+/* Constant-time equality of two n-byte buffers: 1 if equal. */
+int crypto_equal(const void *a, const void *b, size_t n);
+
+#endif
