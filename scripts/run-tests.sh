@@ -56,6 +56,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 
 echo "== black-box tests"
 for s in tests/integration/*.sh; do
+    [[ $(basename "$s") == lib.sh ]] && continue
     [[ -f $s ]] || continue
     name="integration/$(basename "$s" .sh)"
     log="$logdir/${name//\//_}.log"
