@@ -1,0 +1,55 @@
+/* approvals.h - one signer's approval of a payload (SPEC §2.3) and the checks of SPEC §4.3. */
+#ifndef SVCR_GOVERNANCE_APPROVALS_H
+#define SVCR_GOVERNANCE_APPROVALS_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "crypto/approval.h"
+#include "governance/signer_set.h"
+#include "interop/error.h"
+
+#define APPROVAL_SIGNED_AT_SKEW_SECS 300
+#define APPROVAL_ALGO_MAX 32
+#define APPROVAL_TS_MAX 40
+
+typedef struct gov_approval {
+    char signer_id[SIGNER_ID_MAX + 1];
+    char algo[APPROVAL_ALGO_MAX + 1];
+    char sig[APPROVAL_SIG_B64_LEN + 1];
+    char signed_at[APPROVAL_TS_MAX + 1]; /* as sent: it is echoed in the artifact */
+    int64_t signed_at_s;
+} gov_approval;
+
+/* Decodes an approval body: exactly {signer_id, algo, sig, signed_at}, all strings; signed_at
+ * RFC 3339 UTC; sig standard padded base64 of 64 bytes. Anything else is SVCR_E_MALFORMED with
+ * the field named (step 1 of §4.3). `path` prefixes error paths ("" for a request body). */
+svcr_code gov_approval_decode(const json_t *body, const char *path, gov_approval *out,
+                              svcr_err *err);
+
+/* The remaining checks of §4.3, in order: signer listed (UnknownSigner), not revoked
+ * (RevokedKey), algo equal to the signer's (InvalidSig, reason "algo_mismatch"), signed_at within
+ * [accepted_at - 300 s, now + 300 s] (InvalidSig, reason "signed_at"), signature valid over the
+ * §3 message for payload_b3 (InvalidSig). Pure function of its inputs. */
+svcr_code gov_approval_check(const gov_approval *a, const signer_set *set, const char *payload_b3,
+                             int64_t accepted_at_s, int64_t now_s, svcr_err *err);
+
+/* The membership part of the checks only (listed, not revoked, algo): what the committer
+ * re-checks without redoing signature arithmetic. */
+svcr_code gov_approval_check_membership(const gov_approval *a, const signer_set *set,
+                                        svcr_err *err);
+
+/* Counts distinct signers among `list` that pass gov_approval_check_membership against `set`.
+ * Approvals are assumed signature-verified when accepted. */
+size_t gov_quorum_count(const gov_approval *list, size_t n, const signer_set *set);
+
+/* SVCR_OK when gov_quorum_count >= set->m, else SVCR_E_QUORUM_FAILED with a message giving
+ * both numbers. */
+svcr_code gov_quorum_check(const gov_approval *list, size_t n, const signer_set *set,
+                           svcr_err *err);
+
+/* Appends the approval as a JSON object {signer_id, algo, sig, signed_at}; NULL on OOM. */
+json_t *gov_approval_to_json(const gov_approval *a);
+
+#endif

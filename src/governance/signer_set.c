@@ -1,0 +1,214 @@
+/* signer_set.c - parsing and validating the governance signer set (see signer_set.h). */
+#include "governance/signer_set.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/codec.h"
+#include "interop/dto.h"
+#include "interop/rfc3339.h"
+
+typedef struct set_dto {
+    const char *kind, *id;
+    const json_t *quorum, *signers, *meta;
+    int64_t k_pq, ttl;
+} set_dto;
+
+static const dto_field set_fields[] = {
+    {.name = "kind", .type = DTO_STRING, .required = 1, .offset = offsetof(set_dto, kind)},
+    {.name = "id", .type = DTO_STRING, .required = 1, .offset = offsetof(set_dto, id)},
+    {.name = "quorum", .type = DTO_OBJECT, .required = 1, .offset = offsetof(set_dto, quorum)},
+    {.name = "k_pq", .type = DTO_INT, .offset = offsetof(set_dto, k_pq), .min = 0,
+     .max = UINT32_MAX},
+    {.name = "proposal_ttl_secs", .type = DTO_INT, .offset = offsetof(set_dto, ttl), .min = 1,
+     .max = DTO_MAX_SAFE_INT},
+    {.name = "signers", .type = DTO_ARRAY, .required = 1, .offset = offsetof(set_dto, signers),
+     .min = 1},
+    {.name = "meta", .type = DTO_OBJECT, .offset = offsetof(set_dto, meta)},
+};
+
+typedef struct quorum_dto {
+    int64_t m;
+} quorum_dto;
+
+static const dto_field quorum_fields[] = {
+    {.name = "m", .type = DTO_INT, .required = 1, .offset = offsetof(quorum_dto, m), .min = 1,
+     .max = UINT32_MAX},
+};
+
+typedef struct signer_dto {
+    const char *signer_id, *algo, *public_key, *org, *revoked_at;
+} signer_dto;
+
+static const dto_field signer_fields[] = {
+    {.name = "signer_id", .type = DTO_STRING, .required = 1,
+     .offset = offsetof(signer_dto, signer_id), .min = 1, .max = SIGNER_ID_MAX},
+    {.name = "algo", .type = DTO_STRING, .required = 1, .offset = offsetof(signer_dto, algo)},
+    {.name = "public_key", .type = DTO_STRING, .required = 1,
+     .offset = offsetof(signer_dto, public_key)},
+    {.name = "org", .type = DTO_STRING, .offset = offsetof(signer_dto, org), .min = 1,
+     .max = SIGNER_ID_MAX},
+    {.name = "revoked_at", .type = DTO_STRING, .offset = offsetof(signer_dto, revoked_at),
+     .flags = DTO_F_RFC3339},
+};
+
+#define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
+
+const char *signer_algo_name(signer_algo a)
+{
+    return a == SIGNER_ALGO_ED25519 ? "ed25519" : "unknown";
+}
+
+/* Default org: the text between "org:" and "#" of the signer id, else the whole id. */
+static void default_org(const char *id, char out[SIGNER_ID_MAX + 1])
+{
+    const char *start = strncmp(id, "org:", 4) == 0 ? id + 4 : id;
+    const char *hash = strchr(start, '#');
+    size_t n = hash ? (size_t)(hash - start) : strlen(start);
+    if (n == 0) {
+        start = id;
+        n = strlen(id);
+    }
+    memcpy(out, start, n);
+    out[n] = '\0';
+}
+
+static svcr_code parse_signer(const json_t *v, const char *path, signer *out, svcr_err *err)
+{
+    signer_dto d = {0};
+    if (dto_decode(v, signer_fields, NFIELDS(signer_fields), &d, NULL, path, err) != 0)
+        return SVCR_E_MALFORMED;
+    char fpath[192];
+    if (strcmp(d.algo, "ed25519") != 0) {
+        dto_path_member(fpath, sizeof fpath, path, "algo");
+        return svcr_err_set(err, SVCR_E_MALFORMED, fpath, "algo_unsupported",
+                            "algo must be \"ed25519\" (ml-dsa-65 is reserved for the PQ phase)");
+    }
+    size_t n = 0;
+    uint8_t pk[ED25519_PK_LEN + 3];
+    if (b64_decode(d.public_key, strlen(d.public_key), pk, sizeof pk, &n, B64_STD) != 0 ||
+        n != ED25519_PK_LEN) {
+        dto_path_member(fpath, sizeof fpath, path, "public_key");
+        return svcr_err_set(err, SVCR_E_MALFORMED, fpath, "key_encoding",
+                            "public_key must be standard base64 of 32 bytes");
+    }
+    memset(out, 0, sizeof *out);
+    strcpy(out->id, d.signer_id);
+    out->algo = SIGNER_ALGO_ED25519;
+    memcpy(out->pk, pk, ED25519_PK_LEN);
+    if (d.org)
+        strcpy(out->org, d.org);
+    else
+        default_org(d.signer_id, out->org);
+    if (d.revoked_at) {
+        out->revoked = 1;
+        rfc3339_parse(d.revoked_at, strlen(d.revoked_at), &out->revoked_at, NULL);
+    }
+    return SVCR_OK;
+}
+
+static int signer_cmp(const void *a, const void *b)
+{
+    return strcmp(((const signer *)a)->id, ((const signer *)b)->id);
+}
+
+svcr_code signer_set_from_json(const json_t *item, const char *path, signer_set **out,
+                               svcr_err *err)
+{
+    *out = NULL;
+    set_dto d = {.k_pq = 0, .ttl = SIGNER_SET_DEFAULT_TTL_SECS};
+    if (dto_decode(item, set_fields, NFIELDS(set_fields), &d, NULL, path, err) != 0)
+        return SVCR_E_MALFORMED;
+    char fpath[192];
+    if (strcmp(d.kind, "signer_set") != 0) {
+        dto_path_member(fpath, sizeof fpath, path, "kind");
+        return svcr_err_set(err, SVCR_E_MALFORMED, fpath, "invalid_value",
+                            "expected kind \"signer_set\"");
+    }
+    if (strcmp(d.id, "governance") != 0) {
+        dto_path_member(fpath, sizeof fpath, path, "id");
+        return svcr_err_set(err, SVCR_E_MALFORMED, fpath, "invalid_value",
+                            "the signer_set item's id must be \"governance\"");
+    }
+    char qpath[192];
+    dto_path_member(qpath, sizeof qpath, path, "quorum");
+    quorum_dto q = {0};
+    if (dto_decode(d.quorum, quorum_fields, NFIELDS(quorum_fields), &q, NULL, qpath, err) != 0)
+        return SVCR_E_MALFORMED;
+    if (d.k_pq != 0) {
+        dto_path_member(fpath, sizeof fpath, path, "k_pq");
+        return svcr_err_set(err, SVCR_E_MALFORMED, fpath, "out_of_range",
+                            "k_pq must be 0: no post-quantum signers exist in v1");
+    }
+    signer_set *s = calloc(1, sizeof *s);
+    size_t count = json_array_size(d.signers);
+    if (!s || !(s->signers = calloc(count, sizeof(signer)))) {
+        free(s);
+        return svcr_err_set(err, SVCR_E_INTERNAL, path, "oom", "out of memory");
+    }
+    atomic_init(&s->refs, 1);
+    char spath[192], epath[192];
+    dto_path_member(spath, sizeof spath, path, "signers");
+    for (size_t i = 0; i < count; i++) {
+        dto_path_index(epath, sizeof epath, spath, i);
+        if (parse_signer(json_array_get(d.signers, i), epath, &s->signers[i], err) != SVCR_OK) {
+            signer_set_release(s);
+            return SVCR_E_MALFORMED;
+        }
+        s->n++;
+        s->n_active += !s->signers[i].revoked;
+    }
+    qsort(s->signers, s->n, sizeof(signer), signer_cmp);
+    for (size_t i = 1; i < s->n; i++) {
+        if (strcmp(s->signers[i - 1].id, s->signers[i].id) == 0) {
+            svcr_err_set(err, SVCR_E_MALFORMED, spath, "duplicate_signer",
+                         "signer_id \"%.64s\" is listed twice", s->signers[i].id);
+            signer_set_release(s);
+            return SVCR_E_MALFORMED;
+        }
+    }
+    if ((uint64_t)q.m > s->n_active) {
+        dto_path_member(fpath, sizeof fpath, qpath, "m");
+        svcr_err_set(err, SVCR_E_MALFORMED, fpath, "out_of_range",
+                     "quorum m=%lld exceeds the %zu signers without revoked_at", (long long)q.m,
+                     s->n_active);
+        signer_set_release(s);
+        return SVCR_E_MALFORMED;
+    }
+    s->m = (uint32_t)q.m;
+    s->k_pq = 0;
+    s->ttl_secs = (uint64_t)d.ttl;
+    *out = s;
+    return SVCR_OK;
+}
+
+const signer *signer_set_find(const signer_set *s, const char *id)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(id, s->signers[mid].id);
+        if (c == 0)
+            return &s->signers[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+signer_set *signer_set_retain(signer_set *s)
+{
+    if (s)
+        atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    return s;
+}
+
+void signer_set_release(signer_set *s)
+{
+    if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    free(s->signers);
+    free(s);
+}

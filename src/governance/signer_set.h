@@ -1,0 +1,57 @@
+/* signer_set.h - the governance signer set (SPEC §2.2): who may approve, and how many must. */
+#ifndef SVCR_GOVERNANCE_SIGNER_SET_H
+#define SVCR_GOVERNANCE_SIGNER_SET_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "crypto/ed25519.h"
+#include "interop/error.h"
+
+#define SIGNER_ID_MAX 256
+#define SIGNER_SET_DEFAULT_TTL_SECS 259200u
+
+typedef enum signer_algo { SIGNER_ALGO_ED25519 = 1 } signer_algo;
+
+typedef struct signer {
+    char id[SIGNER_ID_MAX + 1];
+    char org[SIGNER_ID_MAX + 1];
+    signer_algo algo;
+    uint8_t pk[ED25519_PK_LEN];
+    int revoked;        /* has revoked_at: listed as a record, never counts */
+    int64_t revoked_at; /* Unix seconds, when revoked */
+} signer;
+
+/* Immutable once built; shared by reference count between the head snapshot and the proposals
+ * whose approvals it governs. */
+typedef struct signer_set {
+    atomic_int refs;
+    uint32_t m;
+    uint32_t k_pq;
+    uint64_t ttl_secs;
+    size_t n;        /* listed signers (sorted by id) */
+    size_t n_active; /* N: signers without revoked_at */
+    signer *signers;
+} signer_set;
+
+/* Builds a signer set from a `signer_set` item object (the trust-roots file or an item of a
+ * payload). Checks: only known fields; kind "signer_set", id "governance"; quorum {m} with
+ * 1 <= m <= N; k_pq 0 in v1 (no PQ signers exist yet); proposal_ttl_secs >= 1; signers >= 1,
+ * unique ids of 1..256 bytes, algo "ed25519", public_key standard base64 of 32 bytes, org
+ * optional (default: text between "org:" and "#"), revoked_at optional RFC 3339. `path` names
+ * the item in errors (e.g. "payload.items[0]"). Returns SVCR_OK and a set with one reference,
+ * or SVCR_E_MALFORMED with err naming the offending field. */
+svcr_code signer_set_from_json(const json_t *item, const char *path, signer_set **out,
+                               svcr_err *err);
+/* The listed signer with this id, or NULL (unknown). Binary search; borrowed pointer. */
+const signer *signer_set_find(const signer_set *s, const char *id);
+/* Reference counting; signer_set_release(NULL) is a no-op. */
+signer_set *signer_set_retain(signer_set *s);
+void signer_set_release(signer_set *s);
+/* Wire name of an algo ("ed25519"). */
+const char *signer_algo_name(signer_algo a);
+
+#endif

@@ -1,0 +1,189 @@
+/* commit.c - POST /registry/commit/{id} and POST /registry/supersede: the only place HEAD
+ * advances. CAS on HEAD, quorum re-checked, artifact appended, all in the committer. */
+#include <stdio.h>
+#include <string.h>
+
+#include "governance/artifact.h"
+#include "interop/dto.h"
+#include "interop/jcs.h"
+#include "pipeline/internal.h"
+
+typedef struct supersede_dto {
+    const char *proposal_id;
+} supersede_dto;
+
+static const dto_field supersede_fields[] = {
+    {.name = "proposal_id", .type = DTO_STRING, .required = 1,
+     .offset = offsetof(supersede_dto, proposal_id), .min = 1, .max = 64},
+};
+
+/* Common tail of both routes once the proposal id is known. */
+static void submit_commit(pipeline *p, const write_ctx *w, op_kind kind, const char *pid,
+                          pipeline_result *r)
+{
+    const char *event = kind == OP_SUPERSEDE ? "supersede" : "commit";
+    svcr_err e;
+    svcr_err_clear(&e);
+    svcr_code c = pl_write_gate(p, &e);
+    if (c == SVCR_OK && !proposal_id_valid(pid, strlen(pid)))
+        c = svcr_err_set(&e, SVCR_E_NOT_FOUND, NULL, "proposal", "no proposal with this id");
+    if (c == SVCR_OK && w && w->cap_proposal && strcmp(w->cap_proposal, pid) != 0)
+        c = svcr_err_set(&e, SVCR_E_FORBIDDEN, NULL, "proposal_caveat",
+                         "the capability is bound to another proposal");
+    if (c != SVCR_OK) {
+        pl_reject(p, w, event, proposal_id_valid(pid, strlen(pid)) ? pid : NULL, NULL, NULL, &e,
+                  r);
+        return;
+    }
+    op *o = op_new(kind, w);
+    if (!o) {
+        result_fail(r, SVCR_E_INTERNAL, "oom", "out of memory");
+        return;
+    }
+    snprintf(o->proposal_id, sizeof o->proposal_id, "%s", pid);
+    op_submit_and_wait(p, o, w, r);
+    op_release(o);
+}
+
+void pipeline_commit(pipeline *p, const write_ctx *w, const char *proposal_id, const void *body,
+                     size_t len, pipeline_result *r)
+{
+    svcr_err e;
+    svcr_err_clear(&e);
+    if (len > 0) {
+        json_t *j = jcs_parse(body, len, 0, &e);
+        int empty_object = j && json_is_object(j) && json_object_size(j) == 0;
+        json_decref(j);
+        if (!empty_object) {
+            if (j)
+                svcr_err_set(&e, SVCR_E_MALFORMED, "", "unknown_field",
+                             "the commit body must be empty or {}");
+            const char *pid = proposal_id_valid(proposal_id, strlen(proposal_id)) ? proposal_id
+                                                                                  : NULL;
+            pl_reject(p, w, "commit", pid, NULL, NULL, &e, r);
+            return;
+        }
+    }
+    submit_commit(p, w, OP_COMMIT, proposal_id, r);
+}
+
+void pipeline_supersede(pipeline *p, const write_ctx *w, const void *body, size_t len,
+                        pipeline_result *r)
+{
+    svcr_err e;
+    svcr_err_clear(&e);
+    json_t *j = jcs_parse(body, len, 0, &e);
+    supersede_dto d = {0};
+    if (!j || dto_decode(j, supersede_fields, 1, &d, NULL, "", &e) != 0) {
+        json_decref(j);
+        pl_reject(p, w, "supersede", NULL, NULL, NULL, &e, r);
+        return;
+    }
+    char pid[PROPOSAL_ID_LEN + 2];
+    snprintf(pid, sizeof pid, "%s", d.proposal_id);
+    json_decref(j);
+    submit_commit(p, w, OP_SUPERSEDE, pid, r);
+}
+
+void apply_commit(pipeline *p, batch *b, op *o)
+{
+    int sup_route = o->kind == OP_SUPERSEDE;
+    audit_entry ae = {.event = sup_route ? "supersede" : "commit", .proposal_id = o->proposal_id};
+    svcr_err e;
+    svcr_err_clear(&e);
+    buf body = {0};
+    if (batch_write_gate(p, b, &e) != SVCR_OK) {
+        finish_op(p, b, o, &ae, &e);
+        return;
+    }
+    const proposal *pr = batch_find(p, b, o->proposal_id);
+    if (!pr) {
+        svcr_err_set(&e, SVCR_E_NOT_FOUND, NULL, "proposal", "no proposal with this id");
+        finish_op(p, b, o, &ae, &e);
+        return;
+    }
+    ae.payload_b3 = pr->ds->b3;
+    int is_sup = pr->ds->supersede_of[0] != '\0';
+    if (is_sup != sup_route) {
+        svcr_err_set(&e, SVCR_E_MALFORMED, NULL, is_sup ? "use_supersede_route" : "use_commit_route",
+                     is_sup ? "a supersede proposal is committed through POST /registry/supersede"
+                            : "an ordinary proposal is committed through POST /registry/commit/{id}");
+        finish_op(p, b, o, &ae, &e);
+        return;
+    }
+    if (pr->status == PROPOSAL_COMMITTED) { /* idempotent retry: the same 201 body */
+        ae.version = pr->committed_version;
+        render_commit_body(&body, pr->committed_version, pr->ds->b3, pr->committed_at_ms);
+        result_ok(&o->res, 201, &body);
+        finish_op(p, b, o, &ae, NULL);
+        return;
+    }
+    head_snap *h = batch_head(b);
+    proposal_status st = proposal_effective_status(pr, h->version, batch_now(b));
+    if (st == PROPOSAL_PENDING && !pr->governing)
+        st = PROPOSAL_STALE;
+    if (pl_check_open(st, &e) != SVCR_OK) {
+        if (e.code == SVCR_E_CHAIN_MISMATCH) {
+            pthread_mutex_lock(&p->st_mu);
+            p->stats.cas_failures++;
+            pthread_mutex_unlock(&p->st_mu);
+        }
+        finish_op(p, b, o, &ae, &e);
+        return;
+    }
+    if (pr->ds->version != h->version + 1 || strcmp(pr->ds->prev_hash, h->payload_b3) != 0 ||
+        (is_sup && strcmp(pr->ds->supersede_of, h->payload_b3) != 0)) {
+        pthread_mutex_lock(&p->st_mu);
+        p->stats.cas_failures++;
+        pthread_mutex_unlock(&p->st_mu);
+        svcr_err_set(&e, SVCR_E_CHAIN_MISMATCH, NULL, "cas",
+                     "HEAD is version %llu (%s); the proposal does not extend it",
+                     (unsigned long long)h->version, h->payload_b3);
+        finish_op(p, b, o, &ae, &e);
+        return;
+    }
+    if (gov_quorum_check(pr->approvals, pr->n_approvals, pr->governing, &e) != SVCR_OK) {
+        finish_op(p, b, o, &ae, &e);
+        return;
+    }
+    proposal *ed = batch_edit(p, b, o->proposal_id);
+    if (!ed) {
+        batch_fail(b, STORE_ENOMEM);
+        return;
+    }
+    uint64_t version = h->version + 1;
+    int64_t now = batch_now(b);
+    if (now <= h->committed_at_ms)
+        now = h->committed_at_ms + 1; /* committed_at never goes backwards */
+    ed->status = PROPOSAL_COMMITTED;
+    ed->committed_version = version;
+    ed->committed_at_ms = now;
+    buf art = {0};
+    uint8_t art_b3[B3_LEN];
+    store_head sh = {.version = version, .committed_at_ms = now};
+    b3_tag_parse(ed->ds->b3, B3_TAG_LEN, sh.payload_b3);
+    head_snap *nh = head_snap_new(version, ed->ds->b3, now, ed->ds->signers);
+    int rc = STORE_ENOMEM;
+    if (nh && artifact_build(ed, version, now, &art, art_b3) == 0) {
+        rc = p->st->ops->txn_put_version(batch_txn(b), version, art.data, art.len, art_b3);
+        if (rc == STORE_OK)
+            rc = p->st->ops->txn_put_head(batch_txn(b), &sh);
+    }
+    buf_free(&art);
+    if (rc != STORE_OK) {
+        head_snap_release(nh);
+        batch_fail(b, rc);
+        return;
+    }
+    batch_put_proposal(p, b, ed);
+    batch_set_head(b, nh);
+    bus_event ev = {.version = version};
+    memcpy(ev.payload_b3, nh->payload_b3, sizeof ev.payload_b3);
+    memcpy(ev.committed_at, nh->committed_at, sizeof ev.committed_at);
+    snprintf(ev.corr_id, sizeof ev.corr_id, "%s", o->corr_id);
+    batch_add_event(b, &ev);
+    ae.version = version;
+    render_commit_body(&body, version, ed->ds->b3, now);
+    result_ok(&o->res, 201, &body);
+    finish_op(p, b, o, &ae, NULL);
+}

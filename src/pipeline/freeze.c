@@ -1,0 +1,79 @@
+/* freeze.c - POST /registry/admin/freeze and /thaw (the operator's only emergency power: it
+ * stops writes, it never skips quorum), and audit-only rejections. */
+#include <stdio.h>
+#include <string.h>
+
+#include "interop/dto.h"
+#include "interop/jcs.h"
+#include "pipeline/internal.h"
+
+typedef struct reason_dto {
+    const char *reason;
+} reason_dto;
+
+static const dto_field reason_fields[] = {
+    {.name = "reason", .type = DTO_STRING, .required = 1, .offset = offsetof(reason_dto, reason),
+     .min = 1, .max = REASON_MAX},
+};
+
+void pipeline_freeze(pipeline *p, const write_ctx *w, int freeze, const void *body, size_t len,
+                     pipeline_result *r)
+{
+    const char *event = freeze ? "freeze" : "thaw";
+    svcr_err e;
+    svcr_err_clear(&e);
+    json_t *j = jcs_parse(body, len, 0, &e);
+    reason_dto d = {0};
+    if (!j || dto_decode(j, reason_fields, 1, &d, NULL, "", &e) != 0) {
+        json_decref(j);
+        pl_reject(p, w, event, NULL, NULL, NULL, &e, r);
+        return;
+    }
+    op *o = op_new(freeze ? OP_FREEZE : OP_THAW, w);
+    if (!o) {
+        json_decref(j);
+        result_fail(r, SVCR_E_INTERNAL, "oom", "out of memory");
+        return;
+    }
+    snprintf(o->reason, sizeof o->reason, "%s", d.reason);
+    json_decref(j);
+    op_submit_and_wait(p, o, w, r);
+    op_release(o);
+}
+
+void apply_freeze(pipeline *p, batch *b, op *o)
+{
+    int freeze = o->kind == OP_FREEZE;
+    audit_entry ae = {.event = freeze ? "freeze" : "thaw", .reason = o->reason};
+    int rc;
+    if (freeze) {
+        json_t *rec = json_pack("{s:s, s:I}", "reason", o->reason, "since_ms",
+                                (json_int_t)batch_now(b));
+        buf enc = {0};
+        rc = rec && jcs_write(&enc, rec, NULL) == 0
+                 ? p->st->ops->txn_put_meta(batch_txn(b), "frozen", enc.data, enc.len)
+                 : STORE_ENOMEM;
+        json_decref(rec);
+        buf_free(&enc);
+    } else {
+        rc = p->st->ops->txn_put_meta(batch_txn(b), "frozen", NULL, 0);
+    }
+    if (rc != STORE_OK) {
+        batch_fail(b, rc);
+        return;
+    }
+    batch_set_frozen(b, freeze, freeze ? o->reason : "");
+    buf body = {0};
+    buf_printf(&body, "{\"frozen\":%s}", freeze ? "true" : "false");
+    result_ok(&o->res, 200, &body);
+    finish_op(p, b, o, &ae, NULL);
+}
+
+void apply_audit(pipeline *p, batch *b, op *o)
+{
+    audit_entry ae = {.event = o->audit_event,
+                      .proposal_id = o->proposal_id[0] ? o->proposal_id : NULL,
+                      .payload_b3 = o->audit_b3[0] ? o->audit_b3 : NULL,
+                      .signer_id = o->audit_signer[0] ? o->audit_signer : NULL};
+    finish_op(p, b, o, &ae, &o->audit_err);
+}

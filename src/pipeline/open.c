@@ -1,0 +1,361 @@
+/* open.c - starting and stopping the pipeline: trust roots at genesis, loading HEAD, the audit
+ * tip, the freeze state and pending proposals, verifying recent history before serving, and the
+ * background verifier for the rest. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "governance/artifact.h"
+#include "governance/chain_verify.h"
+#include "interop/jcs.h"
+#include "pipeline/internal.h"
+
+#define META_TRUST_ROOTS "trust_roots"
+#define META_FROZEN "frozen"
+
+static int get_bytes(store *st, int (*fn)(store *, const char *, store_bytes_cb, void *),
+                     const char *key, buf *out)
+{
+    return fn(st, key, pl_copy_bytes, out);
+}
+
+/* Parses trust-roots bytes into their canonical form and signer set. */
+static svcr_code parse_roots(const void *bytes, size_t len, buf *canon, signer_set **set,
+                             svcr_err *err)
+{
+    json_t *j = jcs_parse(bytes, len, 0, err);
+    if (!j)
+        return SVCR_E_MALFORMED;
+    svcr_code c = jcs_write(canon, j, err) == 0 ? SVCR_OK : SVCR_E_MALFORMED;
+    if (c == SVCR_OK)
+        c = signer_set_from_json(j, "trust_roots", set, err);
+    json_decref(j);
+    return c;
+}
+
+/* Resolves the genesis signer set: the configured file (pinned) and what the store was founded
+ * with must agree; the store's copy wins and a first start records it. */
+static svcr_code setup_roots(pipeline *p, const store_head *sh, svcr_err *err)
+{
+    const pipeline_opts *o = &p->o;
+    buf cfg = {0}, stored = {0};
+    signer_set *cfg_set = NULL;
+    svcr_code c = SVCR_OK;
+    if (o->trust_roots) {
+        c = parse_roots(o->trust_roots, o->trust_roots_len, &cfg, &cfg_set, err);
+        if (c == SVCR_OK && o->trust_roots_pin && *o->trust_roots_pin) {
+            char tag[B3_TAG_LEN + 1];
+            b3_tag_of(cfg.data, cfg.len, tag);
+            if (strcmp(tag, o->trust_roots_pin) != 0)
+                c = svcr_err_set(err, SVCR_E_MALFORMED, "bootstrap.trust_roots_hash",
+                                 "pin_mismatch", "trust roots hash %s does not match the pin",
+                                 tag);
+        }
+    }
+    int rc = c == SVCR_OK ? get_bytes(p->st, p->st->ops->get_meta, META_TRUST_ROOTS, &stored)
+                          : STORE_OK;
+    if (c == SVCR_OK && rc == STORE_OK) {
+        buf canon = {0};
+        signer_set *set = NULL;
+        if (parse_roots(stored.data, stored.len, &canon, &set, NULL) != SVCR_OK) {
+            p->chain_fault = 1;
+            snprintf(p->chain_fault_msg, sizeof p->chain_fault_msg,
+                     "stored trust roots are unreadable");
+        } else if (cfg_set && (cfg.len != canon.len || memcmp(cfg.data, canon.data, cfg.len))) {
+            c = svcr_err_set(err, SVCR_E_MALFORMED, "bootstrap.trust_roots_path",
+                             "roots_differ",
+                             "the configured trust roots differ from the ones this registry "
+                             "was founded with");
+        }
+        p->trust_roots = set;
+        buf_free(&canon);
+    } else if (c == SVCR_OK && rc == STORE_NOTFOUND && cfg_set) {
+        if (sh->version > 0) {
+            p->chain_fault = 1;
+            snprintf(p->chain_fault_msg, sizeof p->chain_fault_msg,
+                     "history exists but its trust roots were never recorded");
+        } else {
+            store_txn *t = NULL;
+            rc = p->st->ops->txn_begin(p->st, &t);
+            if (rc == STORE_OK)
+                rc = p->st->ops->txn_put_meta(t, META_TRUST_ROOTS, cfg.data, cfg.len);
+            if (rc == STORE_OK)
+                rc = p->st->ops->txn_commit(t);
+            else if (t)
+                p->st->ops->txn_abort(t);
+            if (rc != STORE_OK)
+                c = svcr_err_set(err, SVCR_E_INTERNAL, NULL, "storage",
+                                 "cannot record the trust roots: %s", store_status_str(rc));
+            else
+                p->trust_roots = signer_set_retain(cfg_set);
+        }
+    } else if (c == SVCR_OK && rc != STORE_NOTFOUND) {
+        c = svcr_err_set(err, SVCR_E_INTERNAL, NULL, "storage", "cannot read the store: %s",
+                         store_status_str(rc));
+    }
+    signer_set_release(cfg_set);
+    buf_free(&cfg);
+    buf_free(&stored);
+    return c;
+}
+
+/* HEAD from the store: the artifact of the last version gives the governing signer set. */
+static svcr_code load_head(pipeline *p, const store_head *sh, svcr_err *err)
+{
+    head_snap *h = NULL;
+    if (sh->version == 0) {
+        h = head_snap_new(0, NULL, 0, p->trust_roots);
+    } else {
+        buf art = {0};
+        artifact *a = NULL;
+        int rc = p->st->ops->get_version(p->st, sh->version, pl_copy_bytes, &art);
+        char tag[B3_TAG_LEN + 1];
+        b3_tag_format(sh->payload_b3, tag);
+        if (rc != STORE_OK || artifact_parse(art.data, art.len, &a, NULL) != SVCR_OK ||
+            strcmp(a->ds->b3, tag) != 0) {
+            p->chain_fault = 1;
+            snprintf(p->chain_fault_msg, sizeof p->chain_fault_msg,
+                     "HEAD version %llu cannot be read back or does not match its artifact",
+                     (unsigned long long)sh->version);
+            h = head_snap_new(sh->version, tag, sh->committed_at_ms, NULL);
+        } else {
+            h = head_snap_new(sh->version, tag, sh->committed_at_ms, a->ds->signers);
+        }
+        artifact_free(a);
+        buf_free(&art);
+    }
+    if (!h)
+        return svcr_err_set(err, SVCR_E_INTERNAL, NULL, "oom", "out of memory");
+    head_cell_init(&p->head, h);
+    return SVCR_OK;
+}
+
+typedef struct tip_ctx {
+    audit_tip *tip;
+    int ok;
+} tip_ctx;
+
+static int read_tip(void *vctx, uint64_t seq, const void *data, size_t len)
+{
+    tip_ctx *c = vctx;
+    json_t *j = jcs_parse(data, len, 0, NULL);
+    const char *h = json_string_value(json_object_get(j, "hash"));
+    if (h && strlen(h) == B3_TAG_LEN) {
+        c->tip->seq = seq;
+        memcpy(c->tip->hash, h, B3_TAG_LEN + 1);
+        c->ok = 1;
+    }
+    json_decref(j);
+    return 1; /* one record is enough */
+}
+
+static svcr_code load_audit_tip(pipeline *p, svcr_err *err)
+{
+    audit_tip_init(&p->tip);
+    uint64_t last = 0;
+    if (p->st->ops->last_audit_seq(p->st, &last) != STORE_OK)
+        return svcr_err_set(err, SVCR_E_INTERNAL, NULL, "storage", "cannot read the audit log");
+    if (last == 0)
+        return SVCR_OK;
+    tip_ctx c = {&p->tip, 0};
+    p->st->ops->iter_audit(p->st, last, read_tip, &c);
+    if (!c.ok) {
+        p->chain_fault = 1;
+        snprintf(p->chain_fault_msg, sizeof p->chain_fault_msg,
+                 "the last audit record cannot be read");
+    }
+    return SVCR_OK;
+}
+
+static void load_frozen(pipeline *p)
+{
+    buf b = {0};
+    if (get_bytes(p->st, p->st->ops->get_meta, META_FROZEN, &b) == STORE_OK) {
+        json_t *j = jcs_parse(b.data, b.len, 0, NULL);
+        p->frozen = 1;
+        snprintf(p->frozen_reason, sizeof p->frozen_reason, "%s",
+                 j ? json_string_value(json_object_get(j, "reason")) : "");
+        json_decref(j);
+    }
+    buf_free(&b);
+}
+
+static int load_pending(void *vctx, const char *id, const void *data, size_t len)
+{
+    pipeline *p = vctx;
+    (void)id;
+    head_snap *h = p->head.cur;
+    proposal *pr = NULL;
+    if (proposal_decode(data, len, h->governing, &pr, NULL) != SVCR_OK)
+        return 0; /* an unreadable record stays in storage; it cannot be approved */
+    if (pr->status == PROPOSAL_PENDING && pr->ds->version == h->version + 1 && h->governing &&
+        proposal_map_put(&p->map, pr) == 0)
+        return 0;
+    proposal_free(pr);
+    return 0;
+}
+
+/* Verification of versions [from, to] with signatures; stops at the first failure. */
+typedef struct verify_ctx {
+    pipeline *p;
+    chain_verifier cv;
+    uint64_t to;
+    svcr_err err;
+    int failed;
+} verify_ctx;
+
+static int verify_one(void *vctx, uint64_t version, const void *data, size_t len)
+{
+    verify_ctx *c = vctx;
+    if (version > c->to || atomic_load(&c->p->verifier_stop))
+        return 1;
+    uint8_t stored[B3_LEN];
+    int have = c->p->st->ops->get_artifact_hash(c->p->st, version, stored) == STORE_OK;
+    if (version != c->cv.next_version ||
+        chain_verify_next(&c->cv, data, len, have ? stored : NULL, 1, &c->err) != SVCR_OK) {
+        if (version != c->cv.next_version)
+            svcr_err_set(&c->err, SVCR_E_MALFORMED, NULL, "chain", "version %llu is missing",
+                         (unsigned long long)c->cv.next_version);
+        c->failed = 1;
+        return 1;
+    }
+    pthread_mutex_lock(&c->p->st_mu);
+    if (version > c->p->verified_through)
+        c->p->verified_through = version;
+    pthread_mutex_unlock(&c->p->st_mu);
+    return 0;
+}
+
+static void mark_chain_fault(pipeline *p, const svcr_err *e)
+{
+    pthread_mutex_lock(&p->st_mu);
+    p->chain_fault = 1;
+    snprintf(p->chain_fault_msg, sizeof p->chain_fault_msg, "%s", e->message);
+    pthread_mutex_unlock(&p->st_mu);
+}
+
+/* Verifies [from, to]; from == 1 starts at the trust roots. */
+static void verify_range(pipeline *p, uint64_t from, uint64_t to)
+{
+    verify_ctx c = {.p = p, .to = to};
+    if (from == 1) {
+        chain_verifier_init_genesis(&c.cv, p->trust_roots);
+    } else {
+        buf prev = {0};
+        if (p->st->ops->get_version(p->st, from - 1, pl_copy_bytes, &prev) != STORE_OK ||
+            chain_verifier_init_after(&c.cv, from - 1, prev.data, prev.len, &c.err) != SVCR_OK) {
+            svcr_err_set(&c.err, SVCR_E_MALFORMED, NULL, "chain",
+                         "version %llu cannot be read", (unsigned long long)(from - 1));
+            c.failed = 1;
+        }
+        buf_free(&prev);
+    }
+    if (!c.failed)
+        p->st->ops->iter_versions(p->st, from, verify_one, &c);
+    if (!c.failed && c.cv.next_version <= to && !atomic_load(&p->verifier_stop)) {
+        svcr_err_set(&c.err, SVCR_E_MALFORMED, NULL, "chain", "version %llu is missing",
+                     (unsigned long long)c.cv.next_version);
+        c.failed = 1;
+    }
+    if (c.failed)
+        mark_chain_fault(p, &c.err);
+    chain_verifier_free(&c.cv);
+}
+
+typedef struct bg_args {
+    pipeline *p;
+    uint64_t to;
+} bg_args;
+
+static void *verifier_main(void *arg)
+{
+    pipeline *p = arg;
+    pthread_setname_np(pthread_self(), "svcr-verify");
+    head_snap *h = head_cell_get(&p->head);
+    uint64_t k = p->o.verify_last_k;
+    uint64_t to = h->version > k ? h->version - k : 0;
+    head_snap_release(h);
+    if (to > 0)
+        verify_range(p, 1, to);
+    return NULL;
+}
+
+svcr_code pipeline_open(const pipeline_opts *o, pipeline **out, svcr_err *err)
+{
+    *out = NULL;
+    pipeline *p = calloc(1, sizeof *p);
+    if (!p)
+        return svcr_err_set(err, SVCR_E_INTERNAL, NULL, "oom", "out of memory");
+    p->o = *o;
+    p->st = o->st;
+    p->bus = o->bus;
+    p->q_cap = o->queue_cap ? o->queue_cap : 512;
+    if (!p->o.verify_last_k)
+        p->o.verify_last_k = 1000;
+    pthread_rwlock_init(&p->map_lock, NULL);
+    proposal_map_init(&p->map);
+    pthread_mutex_init(&p->q_mu, NULL);
+    pthread_cond_init(&p->q_cv, NULL);
+    pthread_mutex_init(&p->st_mu, NULL);
+    atomic_init(&p->verifier_stop, 0);
+    store_head sh;
+    int rc = p->st->ops->get_head(p->st, &sh);
+    svcr_code c = rc == STORE_OK ? SVCR_OK
+                                 : svcr_err_set(err, SVCR_E_INTERNAL, NULL, "storage",
+                                                "cannot read HEAD: %s", store_status_str(rc));
+    if (c == SVCR_OK)
+        c = setup_roots(p, &sh, err);
+    int head_ready = 0;
+    if (c == SVCR_OK && (c = load_head(p, &sh, err)) == SVCR_OK)
+        head_ready = 1;
+    if (c == SVCR_OK)
+        c = load_audit_tip(p, err);
+    if (c != SVCR_OK) {
+        if (head_ready)
+            head_cell_destroy(&p->head);
+        signer_set_release(p->trust_roots);
+        proposal_map_free(&p->map);
+        free(p);
+        return c;
+    }
+    load_frozen(p);
+    p->st->ops->iter_proposals(p->st, load_pending, p);
+    if (sh.version > 0) {
+        p->stats.recoveries_startup = 1;
+        uint64_t k = p->o.verify_last_k;
+        uint64_t from = sh.version > k ? sh.version - k + 1 : 1;
+        verify_range(p, from, sh.version);
+        if (from > 1 && o->background_verify && !p->chain_fault)
+            p->verifier_started = pthread_create(&p->verifier, NULL, verifier_main, p) == 0;
+    }
+    if (pthread_create(&p->committer, NULL, committer_main, p) != 0) {
+        pipeline_close(p);
+        return svcr_err_set(err, SVCR_E_INTERNAL, NULL, "thread", "cannot start the committer");
+    }
+    p->committer_started = 1;
+    *out = p;
+    return SVCR_OK;
+}
+
+void pipeline_close(pipeline *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->q_mu);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->q_cv);
+    pthread_mutex_unlock(&p->q_mu);
+    if (p->committer_started)
+        pthread_join(p->committer, NULL);
+    atomic_store(&p->verifier_stop, 1);
+    if (p->verifier_started)
+        pthread_join(p->verifier, NULL);
+    proposal_map_free(&p->map);
+    head_cell_destroy(&p->head);
+    signer_set_release(p->trust_roots);
+    pthread_rwlock_destroy(&p->map_lock);
+    pthread_mutex_destroy(&p->q_mu);
+    pthread_cond_destroy(&p->q_cv);
+    pthread_mutex_destroy(&p->st_mu);
+    free(p);
+}

@@ -1,0 +1,27 @@
+/* proposal_map.h - a small hash map from proposal id to proposal (owned), for the pending set. */
+#ifndef SVCR_PIPELINE_PROPOSAL_MAP_H
+#define SVCR_PIPELINE_PROPOSAL_MAP_H
+
+#include <stddef.h>
+
+#include "governance/proposal.h"
+
+typedef struct proposal_map {
+    proposal **slots; /* open addressing, linear probing; NULL = empty, TOMB = deleted */
+    size_t cap, len, used;
+} proposal_map;
+
+/* Empty map (no allocation until the first put). */
+void proposal_map_init(proposal_map *m);
+/* Frees every proposal and the table. */
+void proposal_map_free(proposal_map *m);
+/* The proposal with this id, or NULL. Borrowed. */
+proposal *proposal_map_get(const proposal_map *m, const char *id);
+/* Inserts or replaces (freeing the replaced proposal). 0 or -1 (OOM; nothing changed). */
+int proposal_map_put(proposal_map *m, proposal *p);
+/* Removes and frees the proposal with this id, if any. */
+void proposal_map_del(proposal_map *m, const char *id);
+/* Calls fn for every proposal (any order). */
+void proposal_map_each(const proposal_map *m, void (*fn)(void *ctx, proposal *p), void *ctx);
+
+#endif

@@ -1,0 +1,132 @@
+/* propose.c - POST /registry/proposals: validate and hash on the caller's thread; accept (or
+ * return the existing proposal) in the committer. */
+#include <stdio.h>
+#include <string.h>
+
+#include "interop/dto.h"
+#include "interop/jcs.h"
+#include "interop/rfc3339.h"
+#include "pipeline/internal.h"
+
+typedef struct propose_dto {
+    const char *schema_version, *payload_b3;
+    const json_t *payload;
+} propose_dto;
+
+static const dto_field propose_fields[] = {
+    {.name = "schema_version", .type = DTO_STRING,
+     .offset = offsetof(propose_dto, schema_version)},
+    {.name = "payload", .type = DTO_OBJECT, .required = 1, .offset = offsetof(propose_dto, payload)},
+    {.name = "payload_b3", .type = DTO_STRING, .offset = offsetof(propose_dto, payload_b3)},
+};
+
+/* Parses the request and validates the payload. SVCR_OK with *out, or the error in e. */
+static svcr_code decode_request(const void *body, size_t len, descriptor_set **out, svcr_err *e)
+{
+    *out = NULL;
+    json_t *req = jcs_parse(body, len, 0, e);
+    if (!req)
+        return e->code;
+    propose_dto d = {0};
+    svcr_code c = SVCR_OK;
+    if (dto_decode(req, propose_fields, sizeof propose_fields / sizeof *propose_fields, &d, NULL,
+                   "", e) != 0)
+        c = e->code;
+    else if (d.schema_version && strcmp(d.schema_version, "1.0.0") != 0)
+        c = svcr_err_set(e, SVCR_E_MALFORMED, "schema_version", "schema_version",
+                         "schema_version must be \"1.0.0\"");
+    else
+        c = descriptor_set_decode((json_t *)d.payload, "payload", out, e);
+    if (c == SVCR_OK && d.payload_b3 && strcmp(d.payload_b3, (*out)->b3) != 0) {
+        c = svcr_err_set(e, SVCR_E_MALFORMED, "payload_b3", "hash_mismatch",
+                         "payload_b3 does not match the server's hash of the payload (%s)",
+                         (*out)->b3);
+        descriptor_set_free(*out);
+        *out = NULL;
+    }
+    json_decref(req);
+    return c;
+}
+
+void pipeline_propose(pipeline *p, const write_ctx *w, const void *body, size_t len,
+                      pipeline_result *r)
+{
+    svcr_err e;
+    svcr_err_clear(&e);
+    descriptor_set *ds = NULL;
+    if (pl_write_gate(p, &e) != SVCR_OK || decode_request(body, len, &ds, &e) != SVCR_OK) {
+        pl_reject(p, w, "propose", NULL, NULL, NULL, &e, r);
+        return;
+    }
+    op *o = op_new(OP_PROPOSE, w);
+    if (!o) {
+        descriptor_set_free(ds);
+        result_fail(r, SVCR_E_INTERNAL, "oom", "out of memory");
+        return;
+    }
+    o->ds = ds;
+    proposal_id_from_b3(ds->b3, o->proposal_id);
+    op_submit_and_wait(p, o, w, r);
+    op_release(o);
+}
+
+static int render_accepted(buf *out, const proposal *pr)
+{
+    char exp[32];
+    rfc3339_format_ms(pr->expires_at_ms, exp);
+    return buf_printf(out, "{\"proposal_id\":\"%s\",\"payload_b3\":\"%s\",\"expires_at\":\"%s\"}",
+                      pr->id, pr->ds->b3, exp);
+}
+
+void apply_propose(pipeline *p, batch *b, op *o)
+{
+    descriptor_set *ds = o->ds;
+    audit_entry ae = {.event = "propose", .proposal_id = o->proposal_id, .payload_b3 = ds->b3,
+                      .version = ds->version};
+    svcr_err e;
+    svcr_err_clear(&e);
+    buf body = {0};
+    if (batch_write_gate(p, b, &e) != SVCR_OK) {
+        finish_op(p, b, o, &ae, &e);
+        return;
+    }
+    const proposal *existing = batch_find(p, b, o->proposal_id);
+    if (existing) {
+        if (strcmp(existing->ds->b3, ds->b3) != 0) {
+            svcr_err_set(&e, SVCR_E_CHAIN_MISMATCH, NULL, "proposal_id_collision",
+                         "another payload already holds this proposal id");
+            finish_op(p, b, o, &ae, &e);
+            return;
+        }
+        render_accepted(&body, existing); /* idempotent: the same proposal, 200 */
+        result_ok(&o->res, 200, &body);
+        finish_op(p, b, o, &ae, NULL);
+        return;
+    }
+    head_snap *h = batch_head(b);
+    if (ds->version != h->version + 1 || strcmp(ds->prev_hash, h->payload_b3) != 0) {
+        svcr_err_set(&e, SVCR_E_CHAIN_MISMATCH, "payload.version", "head_moved",
+                     "the payload must extend HEAD: version %llu with prev_hash %s",
+                     (unsigned long long)(h->version + 1), h->payload_b3);
+        finish_op(p, b, o, &ae, &e);
+        return;
+    }
+    if (ds->supersede_of[0] && (h->version == 0 || strcmp(ds->supersede_of, h->payload_b3) != 0)) {
+        svcr_err_set(&e, SVCR_E_CHAIN_MISMATCH, "payload.supersede_of", "supersede_of",
+                     "supersede_of must equal HEAD's payload_b3");
+        finish_op(p, b, o, &ae, &e);
+        return;
+    }
+    proposal *pr = proposal_new(ds, h->governing, batch_now(b));
+    o->ds = NULL; /* owned by the proposal now (or freed by proposal_new on OOM) */
+    if (!pr || batch_add(b, pr) != 0) {
+        proposal_free(pr);
+        batch_fail(b, STORE_ENOMEM);
+        return;
+    }
+    ae.payload_b3 = pr->ds->b3;
+    batch_put_proposal(p, b, pr);
+    render_accepted(&body, pr);
+    result_ok(&o->res, 202, &body);
+    finish_op(p, b, o, &ae, NULL);
+}

@@ -1,0 +1,124 @@
+/* store.h - the storage vtable: every backend (LMDB, memory, later SQLite/PostgreSQL) implements
+ * exactly this. Storage holds bytes under keys; what the bytes mean belongs to the layers above.
+ *
+ * Concurrency contract: at most one write transaction exists at a time, opened and committed by
+ * the pipeline's committer thread (single writer). Reads may run on any number of threads at
+ * any time, never wait for the writer, and see only committed transactions: a failed commit
+ * leaves nothing visible. Read callbacks receive bytes that are valid only during the call (for
+ * LMDB they point straight into the memory map: zero copy). */
+#ifndef SVCR_STORAGE_STORE_H
+#define SVCR_STORAGE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum store_status {
+    STORE_OK = 0,
+    STORE_NOTFOUND = 1, /* the key does not exist (not an error) */
+    STORE_EIO = -1,     /* a write, sync or read failed (fault: the write plane must stop) */
+    STORE_ENOSPC = -2,  /* disk full */
+    STORE_ECORRUPT = -3, /* stored bytes are inconsistent with the layout */
+    STORE_ENOMEM = -4,
+    STORE_EINVAL = -5, /* caller error: bad argument, a second write txn, wrong order */
+} store_status;
+
+/* HEAD as stored: version 0 means the empty (genesis) store. */
+typedef struct store_head {
+    uint64_t version;
+    uint8_t payload_b3[32]; /* zeros at version 0 */
+    int64_t committed_at_ms; /* Unix ms; 0 at version 0 */
+} store_head;
+
+/* What can be made to fail, for fault-injection tests (see store_fault_arm). */
+typedef enum store_fault {
+    STORE_FAULT_NONE = 0,
+    STORE_FAULT_WRITE, /* the next write transaction fails while writing its records */
+    STORE_FAULT_SYNC,  /* the next commit fails at its durable sync (fsync) */
+    STORE_FAULT_ENOSPC, /* the next commit fails as if the disk were full */
+} store_fault;
+
+typedef struct store store;
+typedef struct store_txn store_txn;
+
+/* Read callbacks: return 0 to go on, non-zero to stop an iteration (that value is then returned
+ * by the iterating call). */
+typedef int (*store_bytes_cb)(void *ctx, const void *data, size_t len);
+typedef int (*store_seq_cb)(void *ctx, uint64_t key, const void *data, size_t len);
+typedef int (*store_named_cb)(void *ctx, const char *key, const void *data, size_t len);
+
+typedef struct store_ops {
+    const char *name; /* "lmdb", "memory", ... */
+
+    /* --- the write batch (committer thread only) --- */
+    /* Opens the one write transaction. STORE_EINVAL if one is already open. */
+    int (*txn_begin)(store *s, store_txn **out);
+    /* Appends committed version `version` (must be head + 1 within this txn, else STORE_EINVAL):
+     * its artifact bytes and the 32-byte BLAKE3 of those bytes (kept even after pruning). */
+    int (*txn_put_version)(store_txn *t, uint64_t version, const void *artifact, size_t len,
+                           const uint8_t artifact_b3[32]);
+    /* Sets HEAD. */
+    int (*txn_put_head)(store_txn *t, const store_head *h);
+    /* Inserts or replaces a proposal record under its id. */
+    int (*txn_put_proposal)(store_txn *t, const char *id, const void *rec, size_t len);
+    /* Appends audit record `seq` (must be the last stored seq + 1 within this txn). */
+    int (*txn_put_audit)(store_txn *t, uint64_t seq, const void *rec, size_t len);
+    /* Sets (len > 0) or deletes (data NULL, len 0) a small named value ("frozen", ...). */
+    int (*txn_put_meta)(store_txn *t, const char *key, const void *data, size_t len);
+    /* Makes the whole transaction visible and, with fsync on, durable: one sync per call.
+     * Frees t. On failure nothing of the transaction is visible and the status says why. */
+    int (*txn_commit)(store_txn *t);
+    /* Discards the transaction and frees t. */
+    void (*txn_abort)(store_txn *t);
+
+    /* --- reads (any thread, never block the writer) --- */
+    /* STORE_OK with *out filled; an empty store gives STORE_OK with version 0. */
+    int (*get_head)(store *s, store_head *out);
+    /* Calls cb with the artifact bytes of `version`; STORE_NOTFOUND if absent or pruned. */
+    int (*get_version)(store *s, uint64_t version, store_bytes_cb cb, void *ctx);
+    /* The stored artifact hash of `version`; STORE_NOTFOUND if the version never existed. */
+    int (*get_artifact_hash)(store *s, uint64_t version, uint8_t out[32]);
+    /* Calls cb with a proposal record; STORE_NOTFOUND if absent. */
+    int (*get_proposal)(store *s, const char *id, store_bytes_cb cb, void *ctx);
+    /* Calls cb with a named value; STORE_NOTFOUND if absent. */
+    int (*get_meta)(store *s, const char *key, store_bytes_cb cb, void *ctx);
+    /* Calls cb for every stored version >= from, in increasing order, all within one consistent
+     * snapshot. Returns STORE_OK, a storage error, or cb's non-zero value. */
+    int (*iter_versions)(store *s, uint64_t from, store_seq_cb cb, void *ctx);
+    /* Calls cb for every proposal record (id order), one snapshot. */
+    int (*iter_proposals)(store *s, store_named_cb cb, void *ctx);
+    /* Calls cb for every audit record with seq >= from, in order, one snapshot. */
+    int (*iter_audit)(store *s, uint64_t from, store_seq_cb cb, void *ctx);
+    /* Last stored audit seq (0 if none). */
+    int (*last_audit_seq)(store *s, uint64_t *out);
+    /* Bytes used by the store (file size for LMDB; approximate for memory). */
+    int64_t (*size_bytes)(store *s);
+
+    /* --- lifecycle --- */
+    /* Arms a fault for the next `count` write transactions (count < 0: every one until re-armed;
+     * STORE_FAULT_NONE disarms). Tests only; see DECISIONS.md. Thread-safe. */
+    void (*fault_arm)(store *s, store_fault f, int count);
+    /* Closes and frees. No transaction may be open. */
+    void (*close)(store *s);
+} store_ops;
+
+/* Every backend's instance begins with this header, so `s->ops->fn(s, ...)` works on any. */
+struct store {
+    const store_ops *ops;
+};
+
+typedef struct store_open_opts {
+    const char *data_dir; /* LMDB: directory (created 0700 if missing) */
+    int fsync;            /* 1: every commit is durable before it returns */
+    int read_only;        /* open without the ability to write (verify-store) */
+    uint64_t map_size;    /* LMDB initial map size in bytes; 0 = default; grows when full */
+} store_open_opts;
+
+/* Opens the LMDB backend. Returns STORE_OK and *out, or an error status with `errbuf` (may be
+ * NULL) describing it; never leaves a half-open store. */
+int store_lmdb_open(const store_open_opts *o, store **out, char *errbuf, size_t errcap);
+/* Opens the memory backend (amnesia): creates no file anywhere. */
+int store_memory_open(const store_open_opts *o, store **out, char *errbuf, size_t errcap);
+/* Human text for a status. */
+const char *store_status_str(int status);
+
+#endif

@@ -1,0 +1,183 @@
+/* gov_fixture.c - governance test fixture (see gov_fixture.h). */
+#include "gov_fixture.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "crypto/approval.h"
+#include "crypto/codec.h"
+#include "governance/proposal.h"
+#include "interop/rfc3339.h"
+
+void fx_keys_make(fx_keys *k, size_t n, unsigned m, int gen)
+{
+    memset(k, 0, sizeof *k);
+    assert_true(n <= FX_MAX_SIGNERS);
+    k->n = n;
+    k->m = m;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(k->s[i].id, sizeof k->s[i].id, "org:o%02zu#k%d", i, gen);
+        ed25519_keypair(k->s[i].pk, k->s[i].sk);
+    }
+}
+
+char *fx_signer_set_json(const fx_keys *k)
+{
+    buf b = {0};
+    buf_printf(&b, "{\"kind\":\"signer_set\",\"id\":\"governance\",\"quorum\":{\"m\":%u}", k->m);
+    if (k->ttl_secs)
+        buf_printf(&b, ",\"proposal_ttl_secs\":%llu", (unsigned long long)k->ttl_secs);
+    buf_puts(&b, ",\"signers\":[");
+    for (size_t i = 0; i < k->n; i++) {
+        char pk[64];
+        b64_encode(k->s[i].pk, ED25519_PK_LEN, pk, sizeof pk, B64_STD);
+        buf_printf(&b, "%s{\"signer_id\":\"%s\",\"algo\":\"ed25519\",\"public_key\":\"%s\"%s}",
+                   i ? "," : "", k->s[i].id, pk,
+                   k->s[i].revoked ? ",\"revoked_at\":\"2026-01-01T00:00:00Z\"" : "");
+    }
+    buf_puts(&b, "]}");
+    return buf_steal(&b, NULL);
+}
+
+char *fx_payload_json(uint64_t version, const char *prev_b3, const fx_keys *k, int extra,
+                      const char *supersede_of, const char *supersede_reason)
+{
+    buf b = {0};
+    char *set = fx_signer_set_json(k);
+    buf_printf(&b, "{\"version\":%llu,\"prev_hash\":\"%s\",", (unsigned long long)version,
+               prev_b3);
+    if (supersede_of)
+        buf_printf(&b, "\"supersede_of\":\"%s\",\"supersede_reason\":\"%s\",", supersede_of,
+                   supersede_reason);
+    buf_printf(&b, "\"items\":[%s,{\"kind\":\"region\",\"id\":\"eu-west\"}", set);
+    for (int i = 0; i < extra; i++)
+        buf_printf(&b,
+                   ",{\"kind\":\"service\",\"id\":\"svc:%d-v%llu\",\"endpoint\":"
+                   "\"https://s%d.local\",\"region\":\"eu-west\",\"meta\":{\"n\":%d}}",
+                   i, (unsigned long long)version, i, i);
+    buf_puts(&b, "]}");
+    free(set);
+    return buf_steal(&b, NULL);
+}
+
+char *fx_propose_body(const char *payload_json)
+{
+    buf b = {0};
+    buf_printf(&b, "{\"schema_version\":\"1.0.0\",\"payload\":%s}", payload_json);
+    return buf_steal(&b, NULL);
+}
+
+char *fx_approval_body(const fx_keys *k, size_t i, const char *payload_b3, long skew_s)
+{
+    char sig[APPROVAL_SIG_B64_LEN + 1];
+    assert_int_equal(approval_sign_ed25519(payload_b3, k->s[i].sk, sig), 0);
+    char ts[32];
+    rfc3339_format((int64_t)time(NULL) + skew_s, ts);
+    buf b = {0};
+    buf_printf(&b, "{\"signer_id\":\"%s\",\"algo\":\"ed25519\",\"sig\":\"%s\",\"signed_at\":\"%s\"}",
+               k->s[i].id, sig, ts);
+    return buf_steal(&b, NULL);
+}
+
+pipeline *fx_pipeline(store *st, const fx_keys *roots, uint64_t verify_k)
+{
+    char *rj = roots ? fx_signer_set_json(roots) : NULL;
+    pipeline_opts o = {.st = st, .queue_cap = 512, .trust_roots = rj,
+                       .trust_roots_len = rj ? strlen(rj) : 0, .verify_last_k = verify_k};
+    pipeline *p = NULL;
+    svcr_err e;
+    svcr_code c = pipeline_open(&o, &p, &e);
+    free(rj);
+    if (c != SVCR_OK)
+        fail_msg("pipeline_open: %s %s", svcr_code_name(c), e.message);
+    return p;
+}
+
+static const write_ctx fx_ctx = {.corr_id = "01JDTESTCORRELATION0000000", .input_b3 = NULL};
+
+svcr_code fx_propose(pipeline *p, const char *payload_json, char payload_b3_out[68],
+                     char id_out[27], int *http_out)
+{
+    char *body = fx_propose_body(payload_json);
+    pipeline_result r = {0};
+    pipeline_propose(p, &fx_ctx, body, strlen(body), &r);
+    free(body);
+    if (r.code == SVCR_OK) {
+        json_error_t je;
+        json_t *j = json_loadb(r.body.data, r.body.len, 0, &je);
+        if (payload_b3_out)
+            snprintf(payload_b3_out, 68, "%s", json_string_value(json_object_get(j, "payload_b3")));
+        if (id_out)
+            snprintf(id_out, 27, "%s", json_string_value(json_object_get(j, "proposal_id")));
+        json_decref(j);
+    }
+    if (http_out)
+        *http_out = r.code == SVCR_OK ? r.http_status : svcr_code_http_status(r.code);
+    pipeline_result_free(&r);
+    return r.code;
+}
+
+svcr_code fx_approve(pipeline *p, const char *id, const fx_keys *k, size_t i,
+                     const char *payload_b3)
+{
+    char *body = fx_approval_body(k, i, payload_b3, 0);
+    pipeline_result r = {0};
+    pipeline_approve(p, &fx_ctx, id, body, strlen(body), &r);
+    free(body);
+    pipeline_result_free(&r);
+    return r.code;
+}
+
+svcr_code fx_commit(pipeline *p, const char *id, int *http_out)
+{
+    pipeline_result r = {0};
+    pipeline_commit(p, &fx_ctx, id, "", 0, &r);
+    if (http_out)
+        *http_out = r.code == SVCR_OK ? r.http_status : svcr_code_http_status(r.code);
+    pipeline_result_free(&r);
+    return r.code;
+}
+
+svcr_code fx_cycle(pipeline *p, const fx_keys *gov, const fx_keys *next, int extra)
+{
+    head_snap *h = pipeline_head(p);
+    char *payload = fx_payload_json(h->version + 1, h->payload_b3, next, extra, NULL, NULL);
+    head_snap_release(h);
+    char b3[68], id[27];
+    svcr_code c = fx_propose(p, payload, b3, id, NULL);
+    free(payload);
+    if (c != SVCR_OK)
+        return c;
+    for (size_t i = 0, ok = 0; i < gov->n && ok < gov->m; i++) {
+        if (gov->s[i].revoked)
+            continue;
+        c = fx_approve(p, id, gov, i, b3);
+        if (c != SVCR_OK)
+            return c;
+        ok++;
+    }
+    return fx_commit(p, id, NULL);
+}
+
+char *fx_tempdir(void)
+{
+    char tmpl[] = "/tmp/svcr-test-XXXXXX";
+    char *d = mkdtemp(tmpl);
+    assert_non_null(d);
+    return strdup(d);
+}
+
+void fx_rmrf(const char *path)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    if (system(cmd) != 0)
+        fprintf(stderr, "warning: could not remove %s\n", path);
+}

@@ -1,0 +1,60 @@
+/* gov_fixture.h - test fixture for governance: signer keys, trust roots, payloads and signed
+ * approvals, and a pipeline over a chosen store. */
+#ifndef SVCR_GOV_FIXTURE_H
+#define SVCR_GOV_FIXTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/ed25519.h"
+#include "interop/buf.h"
+#include "pipeline/pipeline.h"
+
+#define FX_MAX_SIGNERS 40
+
+typedef struct fx_signer {
+    char id[64];
+    uint8_t pk[ED25519_PK_LEN];
+    uint8_t sk[ED25519_SK_LEN];
+    int revoked;
+} fx_signer;
+
+typedef struct fx_keys {
+    fx_signer s[FX_MAX_SIGNERS];
+    size_t n;
+    unsigned m;
+    uint64_t ttl_secs; /* 0: default */
+} fx_keys;
+
+/* n fresh signers "org:o<i>#k<gen>", quorum m. */
+void fx_keys_make(fx_keys *k, size_t n, unsigned m, int gen);
+/* The signer_set item JSON for these keys (caller frees). */
+char *fx_signer_set_json(const fx_keys *k);
+/* A payload for `version` extending prev_b3, declaring `k` as the signer set, with `extra`
+ * extra items (regions/services) and an optional supersede_of/reason (NULL: none). Caller
+ * frees. */
+char *fx_payload_json(uint64_t version, const char *prev_b3, const fx_keys *k, int extra,
+                      const char *supersede_of, const char *supersede_reason);
+/* Proposal request body {"schema_version":"1.0.0","payload":…}. Caller frees. */
+char *fx_propose_body(const char *payload_json);
+/* Approval body signed by signer i over payload_b3, with signed_at = now (or now + skew_s). */
+char *fx_approval_body(const fx_keys *k, size_t i, const char *payload_b3, long skew_s);
+
+/* A pipeline over `st` with trust roots `roots` (NULL: none). */
+pipeline *fx_pipeline(store *st, const fx_keys *roots, uint64_t verify_k);
+/* Shorthands that fail the test on transport-level surprises and return the result code;
+ * *body_out (if not NULL) receives the body (caller frees). */
+svcr_code fx_propose(pipeline *p, const char *payload_json, char payload_b3_out[68],
+                     char id_out[27], int *http_out);
+svcr_code fx_approve(pipeline *p, const char *id, const fx_keys *k, size_t i,
+                     const char *payload_b3);
+svcr_code fx_commit(pipeline *p, const char *id, int *http_out);
+/* Proposes a payload for HEAD+1 with `k` as its set and commits it with approvals of the
+ * governing signers `gov` (indexes 0..m-1). Returns the commit's code. */
+svcr_code fx_cycle(pipeline *p, const fx_keys *gov, const fx_keys *next, int extra);
+
+/* A fresh temp dir (caller frees the string; fx_rmrf removes the tree). */
+char *fx_tempdir(void);
+void fx_rmrf(const char *path);
+
+#endif

@@ -1,0 +1,478 @@
+/* test_governance.c - the governed log through the pipeline (memory store): propose, approve,
+ * commit, every rejection code of §4, idempotency, supersede, freeze, rotation, audit chain. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "governance/audit.h"
+#include "helpers/gov_fixture.h"
+#include "interop/jcs.h"
+
+typedef struct world {
+    store *st;
+    pipeline *p;
+    fx_keys k;
+} world;
+
+static int setup(void **state)
+{
+    crypto_init();
+    world *w = calloc(1, sizeof *w);
+    store_open_opts so = {0};
+    assert_int_equal(store_memory_open(&so, &w->st, NULL, 0), STORE_OK);
+    fx_keys_make(&w->k, 3, 2, 1);
+    w->p = fx_pipeline(w->st, &w->k, 1000);
+    *state = w;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    world *w = *state;
+    pipeline_close(w->p);
+    w->st->ops->close(w->st);
+    free(w);
+    return 0;
+}
+
+static const write_ctx ctx = {.corr_id = "01JDTESTCORRELATION0000001"};
+
+static int append_cb(void *b, const void *data, size_t len)
+{
+    return buf_append(b, data, len);
+}
+
+/* Proposes HEAD+1 with the world's keys; fills b3 and id. */
+static void propose_next(world *w, char b3[68], char id[27], int extra)
+{
+    head_snap *h = pipeline_head(w->p);
+    char *payload = fx_payload_json(h->version + 1, h->payload_b3, &w->k, extra, NULL, NULL);
+    head_snap_release(h);
+    int http = 0;
+    assert_int_equal(fx_propose(w->p, payload, b3, id, &http), SVCR_OK);
+    assert_int_equal(http, 202);
+    free(payload);
+}
+
+static svcr_code approve_body(world *w, const char *id, const char *body, pipeline_result *r)
+{
+    memset(r, 0, sizeof *r);
+    pipeline_approve(w->p, &ctx, id, body, strlen(body), r);
+    pipeline_result_free(r); /* tests look at code and err only */
+    return r->code;
+}
+
+static void test_genesis_head_is_version_zero_with_zero_hash(void **state)
+{
+    world *w = *state;
+    head_snap *h = pipeline_head(w->p);
+    assert_int_equal(h->version, 0);
+    assert_string_equal(h->payload_b3, B3_ZERO_TAG);
+    assert_non_null(h->governing);
+    assert_string_equal(h->json, "{\"version\":0,\"payload_b3\":\"b3:00000000000000000000000000000"
+                                 "00000000000000000000000000000000000\",\"committed_at\":null}");
+    head_snap_release(h);
+    pipeline_status s;
+    pipeline_get_status(w->p, &s);
+    assert_true(s.write_ready);
+}
+
+static void test_full_cycle_commits_version_one_and_retry_is_idempotent(void **state)
+{
+    world *w = *state;
+    char b3[68], id[27];
+    propose_next(w, b3, id, 2);
+    assert_memory_equal(id, "p_", 2);
+    assert_memory_equal(id + 2, b3 + 3, 24);
+    int http = 0;
+    assert_int_equal(fx_commit(w->p, id, &http), SVCR_E_QUORUM_FAILED);
+    assert_int_equal(fx_approve(w->p, id, &w->k, 0, b3), SVCR_OK);
+    assert_int_equal(fx_commit(w->p, id, &http), SVCR_E_QUORUM_FAILED);
+    assert_int_equal(fx_approve(w->p, id, &w->k, 2, b3), SVCR_OK);
+    pipeline_result r1 = {0}, r2 = {0};
+    pipeline_commit(w->p, &ctx, id, "{}", 2, &r1);
+    assert_int_equal(r1.code, SVCR_OK);
+    assert_int_equal(r1.http_status, 201);
+    pipeline_commit(w->p, &ctx, id, "", 0, &r2);
+    assert_int_equal(r2.http_status, 201);
+    assert_string_equal(r1.body.data, r2.body.data);
+    head_snap *h = pipeline_head(w->p);
+    assert_int_equal(h->version, 1);
+    assert_string_equal(h->payload_b3, b3);
+    head_snap_release(h);
+    pipeline_result_free(&r1);
+    pipeline_result_free(&r2);
+    /* the stored artifact carries the approvals sorted by signer_id */
+    buf art = {0};
+    assert_int_equal(pipeline_get_version(w->p, 1, append_cb, &art), SVCR_OK);
+    json_t *a = json_loadb(art.data, art.len, 0, NULL);
+    assert_non_null(a);
+    json_t *apps = json_object_get(a, "approvals");
+    assert_int_equal(json_array_size(apps), 2);
+    assert_true(strcmp(json_string_value(json_object_get(json_array_get(apps, 0), "signer_id")),
+                       json_string_value(json_object_get(json_array_get(apps, 1), "signer_id"))) <
+                0);
+    assert_string_equal(json_string_value(json_object_get(a, "payload_b3")), b3);
+    assert_string_equal(json_string_value(json_object_get(a, "prev_hash")), B3_ZERO_TAG);
+    assert_string_equal(json_string_value(json_object_get(a, "schema_version")), "1.0.0");
+    json_decref(a);
+    buf_free(&art);
+}
+
+static void test_same_payload_twice_returns_the_same_proposal(void **state)
+{
+    world *w = *state;
+    char *payload = fx_payload_json(1, B3_ZERO_TAG, &w->k, 1, NULL, NULL);
+    char *body = fx_propose_body(payload);
+    pipeline_result a = {0}, b = {0};
+    pipeline_propose(w->p, &ctx, body, strlen(body), &a);
+    pipeline_propose(w->p, &ctx, body, strlen(body), &b);
+    assert_int_equal(a.http_status, 202);
+    assert_int_equal(b.http_status, 200);
+    assert_string_equal(a.body.data, b.body.data);
+    pipeline_result_free(&a);
+    pipeline_result_free(&b);
+    free(body);
+    free(payload);
+}
+
+static void test_approval_rejections_have_their_codes(void **state)
+{
+    world *w = *state;
+    char b3[68], id[27];
+    propose_next(w, b3, id, 0);
+    pipeline_result r;
+    /* unknown signer: signed by a key that is not in the set */
+    fx_keys other;
+    fx_keys_make(&other, 1, 1, 9);
+    char *body = fx_approval_body(&other, 0, b3, 0);
+    assert_int_equal(approve_body(w, id, body, &r), SVCR_E_UNKNOWN_SIGNER);
+    free(body);
+    /* wrong key under a known signer id */
+    memcpy(other.s[0].id, w->k.s[1].id, sizeof other.s[0].id);
+    body = fx_approval_body(&other, 0, b3, 0);
+    assert_int_equal(approve_body(w, id, body, &r), SVCR_E_INVALID_SIG);
+    free(body);
+    /* signed over another payload */
+    char wrong[68];
+    b3_tag_of("x", 1, wrong);
+    body = fx_approval_body(&w->k, 0, wrong, 0);
+    assert_int_equal(approve_body(w, id, body, &r), SVCR_E_INVALID_SIG);
+    free(body);
+    /* signed_at too far in the future / before acceptance */
+    body = fx_approval_body(&w->k, 0, b3, 400);
+    assert_int_equal(approve_body(w, id, body, &r), SVCR_E_INVALID_SIG);
+    assert_string_equal(r.err.reason, "signed_at");
+    free(body);
+    body = fx_approval_body(&w->k, 0, b3, -400);
+    assert_int_equal(approve_body(w, id, body, &r), SVCR_E_INVALID_SIG);
+    free(body);
+    /* algo mismatch */
+    body = fx_approval_body(&w->k, 0, b3, 0);
+    char *alg = strstr(body, "\"ed25519\"");
+    memcpy(alg, "\"ml-dsa-65\"", 0); /* keep length: replace below */
+    char *b2 = malloc(strlen(body) + 8);
+    size_t pre = (size_t)(alg - body);
+    memcpy(b2, body, pre);
+    strcpy(b2 + pre, "\"ml-dsa-65\"");
+    strcat(b2, alg + strlen("\"ed25519\""));
+    assert_int_equal(approve_body(w, id, b2, &r), SVCR_E_INVALID_SIG);
+    assert_string_equal(r.err.reason, "algo_mismatch");
+    free(b2);
+    /* malformed bodies */
+    assert_int_equal(approve_body(w, id, "{\"signer_id\":1}", &r), SVCR_E_MALFORMED);
+    assert_int_equal(approve_body(w, id, "not json", &r), SVCR_E_MALFORMED);
+    char *extra = malloc(strlen(body) + 32);
+    strcpy(extra, body);
+    strcpy(extra + strlen(extra) - 1, ",\"x\":1}");
+    assert_int_equal(approve_body(w, id, extra, &r), SVCR_E_MALFORMED);
+    free(extra);
+    /* a good one, then the duplicate (even with a fresh signature) */
+    assert_int_equal(approve_body(w, id, body, &r), SVCR_OK);
+    free(body);
+    body = fx_approval_body(&w->k, 0, b3, -5);
+    assert_int_equal(approve_body(w, id, body, &r), SVCR_E_DUPLICATE_APPROVAL);
+    free(body);
+    /* unknown proposal */
+    body = fx_approval_body(&w->k, 1, b3, 0);
+    assert_int_equal(approve_body(w, "p_000000000000000000000000", body, &r), SVCR_E_NOT_FOUND);
+    assert_int_equal(approve_body(w, "nonsense", body, &r), SVCR_E_NOT_FOUND);
+    free(body);
+}
+
+static void test_stale_proposal_is_chain_mismatch_forever(void **state)
+{
+    world *w = *state;
+    char b3a[68], ida[27];
+    head_snap *h = pipeline_head(w->p);
+    char *pa = fx_payload_json(1, h->payload_b3, &w->k, 1, NULL, NULL);
+    char *pb = fx_payload_json(1, h->payload_b3, &w->k, 2, NULL, NULL);
+    head_snap_release(h);
+    char b3b[68], idb[27];
+    assert_int_equal(fx_propose(w->p, pa, b3a, ida, NULL), SVCR_OK);
+    assert_int_equal(fx_propose(w->p, pb, b3b, idb, NULL), SVCR_OK);
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(fx_approve(w->p, ida, &w->k, i, b3a), SVCR_OK);
+        assert_int_equal(fx_approve(w->p, idb, &w->k, i, b3b), SVCR_OK);
+    }
+    assert_int_equal(fx_commit(w->p, ida, NULL), SVCR_OK);
+    assert_int_equal(fx_commit(w->p, idb, NULL), SVCR_E_CHAIN_MISMATCH);
+    assert_int_equal(fx_approve(w->p, idb, &w->k, 2, b3b), SVCR_E_CHAIN_MISMATCH);
+    buf v = {0};
+    assert_int_equal(pipeline_proposal_json(w->p, idb, &v), SVCR_OK);
+    assert_non_null(strstr(v.data, "\"status\":\"stale\""));
+    buf_reset(&v);
+    assert_int_equal(pipeline_proposal_json(w->p, ida, &v), SVCR_OK);
+    assert_non_null(strstr(v.data, "\"status\":\"committed\""));
+    buf_free(&v);
+    /* a payload that does not extend HEAD is refused at propose time */
+    assert_int_equal(fx_propose(w->p, pb, NULL, NULL, NULL), SVCR_OK); /* same proposal: 200 */
+    char *pc = fx_payload_json(5, B3_ZERO_TAG, &w->k, 0, NULL, NULL);
+    assert_int_equal(fx_propose(w->p, pc, NULL, NULL, NULL), SVCR_E_CHAIN_MISMATCH);
+    free(pa);
+    free(pb);
+    free(pc);
+    pipeline_stats st;
+    pipeline_get_stats(w->p, &st);
+    assert_true(st.cas_failures >= 1);
+}
+
+static void test_propose_rejects_bad_payloads_with_paths(void **state)
+{
+    world *w = *state;
+    pipeline_result r = {0};
+    const char *bodies[] = {
+        "{\"payload\":{\"version\":1}}",
+        "{\"payload\":{\"version\":1,\"prev_hash\":\"b3:00\",\"items\":[]}}",
+        "{\"schema_version\":\"2.0.0\",\"payload\":{}}",
+        "{\"payload\":{},\"payload\":{}}",
+        "[]",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+        pipeline_propose(w->p, &ctx, bodies[i], strlen(bodies[i]), &r);
+        assert_int_equal(r.code, SVCR_E_MALFORMED);
+        pipeline_result_free(&r);
+    }
+    /* a dangling region reference names the item */
+    char *payload = fx_payload_json(1, B3_ZERO_TAG, &w->k, 1, NULL, NULL);
+    char *p2 = strstr(payload, "\"region\":\"eu-west\",\"meta\"");
+    assert_non_null(p2);
+    memcpy(p2, "\"region\":\"eu-wesX\"", 18);
+    char *body = fx_propose_body(payload);
+    pipeline_propose(w->p, &ctx, body, strlen(body), &r);
+    assert_int_equal(r.code, SVCR_E_MALFORMED);
+    assert_string_equal(r.err.path, "payload.items[2].region");
+    pipeline_result_free(&r);
+    free(body);
+    free(payload);
+    /* payload_b3 must match */
+    payload = fx_payload_json(1, B3_ZERO_TAG, &w->k, 0, NULL, NULL);
+    buf b = {0};
+    buf_printf(&b, "{\"payload\":%s,\"payload_b3\":\"%s\"}", payload, B3_ZERO_TAG);
+    pipeline_propose(w->p, &ctx, b.data, b.len, &r);
+    assert_int_equal(r.code, SVCR_E_MALFORMED);
+    assert_string_equal(r.err.reason, "hash_mismatch");
+    pipeline_result_free(&r);
+    buf_free(&b);
+    free(payload);
+}
+
+static void test_freeze_refuses_writes_and_thaw_restores_them(void **state)
+{
+    world *w = *state;
+    pipeline_result r = {0};
+    pipeline_freeze(w->p, &ctx, 1, "{\"reason\":\"key rotation\"}", 25, &r);
+    assert_int_equal(r.code, SVCR_OK);
+    assert_string_equal(r.body.data, "{\"frozen\":true}");
+    pipeline_result_free(&r);
+    pipeline_status s;
+    pipeline_get_status(w->p, &s);
+    assert_true(s.frozen);
+    assert_false(s.write_ready);
+    char *payload = fx_payload_json(1, B3_ZERO_TAG, &w->k, 0, NULL, NULL);
+    char *body = fx_propose_body(payload);
+    pipeline_propose(w->p, &ctx, body, strlen(body), &r);
+    assert_int_equal(r.code, SVCR_E_NOT_READY);
+    assert_string_equal(r.err.reason, "maintenance");
+    pipeline_result_free(&r);
+    pipeline_freeze(w->p, &ctx, 0, "{\"reason\":\"done\"}", 17, &r);
+    assert_string_equal(r.body.data, "{\"frozen\":false}");
+    pipeline_result_free(&r);
+    pipeline_propose(w->p, &ctx, body, strlen(body), &r);
+    assert_int_equal(r.code, SVCR_OK);
+    pipeline_result_free(&r);
+    pipeline_freeze(w->p, &ctx, 1, "{}", 2, &r);
+    assert_int_equal(r.code, SVCR_E_MALFORMED);
+    pipeline_result_free(&r);
+    free(body);
+    free(payload);
+}
+
+static void test_supersede_uses_its_own_route(void **state)
+{
+    world *w = *state;
+    assert_int_equal(fx_cycle(w->p, &w->k, &w->k, 1), SVCR_OK);
+    head_snap *h = pipeline_head(w->p);
+    char *payload = fx_payload_json(2, h->payload_b3, &w->k, 0, h->payload_b3, "DataError");
+    head_snap_release(h);
+    char b3[68], id[27];
+    assert_int_equal(fx_propose(w->p, payload, b3, id, NULL), SVCR_OK);
+    free(payload);
+    assert_int_equal(fx_approve(w->p, id, &w->k, 0, b3), SVCR_OK);
+    assert_int_equal(fx_approve(w->p, id, &w->k, 1, b3), SVCR_OK);
+    pipeline_result r = {0};
+    pipeline_commit(w->p, &ctx, id, "", 0, &r);
+    assert_int_equal(r.code, SVCR_E_MALFORMED);
+    assert_string_equal(r.err.reason, "use_supersede_route");
+    pipeline_result_free(&r);
+    char body[96];
+    snprintf(body, sizeof body, "{\"proposal_id\":\"%s\"}", id);
+    pipeline_supersede(w->p, &ctx, body, strlen(body), &r);
+    assert_int_equal(r.code, SVCR_OK);
+    assert_int_equal(r.http_status, 201);
+    pipeline_result_free(&r);
+    /* an ordinary proposal is refused by the supersede route */
+    assert_int_equal(fx_cycle(w->p, &w->k, &w->k, 2), SVCR_OK);
+    h = pipeline_head(w->p);
+    payload = fx_payload_json(h->version + 1, h->payload_b3, &w->k, 0, NULL, NULL);
+    head_snap_release(h);
+    assert_int_equal(fx_propose(w->p, payload, b3, id, NULL), SVCR_OK);
+    free(payload);
+    snprintf(body, sizeof body, "{\"proposal_id\":\"%s\"}", id);
+    pipeline_supersede(w->p, &ctx, body, strlen(body), &r);
+    assert_int_equal(r.code, SVCR_E_MALFORMED);
+    assert_string_equal(r.err.reason, "use_commit_route");
+    pipeline_result_free(&r);
+}
+
+static void test_signer_rotation_applies_from_the_next_version(void **state)
+{
+    world *w = *state;
+    fx_keys next;
+    fx_keys_make(&next, 4, 3, 2);
+    /* version 1 declares the new set; it is still approved by the old one */
+    assert_int_equal(fx_cycle(w->p, &w->k, &next, 0), SVCR_OK);
+    /* version 2: the old signers are unknown now */
+    head_snap *h = pipeline_head(w->p);
+    char *payload = fx_payload_json(2, h->payload_b3, &next, 0, NULL, NULL);
+    head_snap_release(h);
+    char b3[68], id[27];
+    assert_int_equal(fx_propose(w->p, payload, b3, id, NULL), SVCR_OK);
+    free(payload);
+    assert_int_equal(fx_approve(w->p, id, &w->k, 0, b3), SVCR_E_UNKNOWN_SIGNER);
+    for (size_t i = 0; i < 2; i++)
+        assert_int_equal(fx_approve(w->p, id, &next, i, b3), SVCR_OK);
+    assert_int_equal(fx_commit(w->p, id, NULL), SVCR_E_QUORUM_FAILED); /* 3-of-4 now */
+    assert_int_equal(fx_approve(w->p, id, &next, 3, b3), SVCR_OK);
+    assert_int_equal(fx_commit(w->p, id, NULL), SVCR_OK);
+    /* a revoked key stays listed and never counts (the revocation itself is approved under the
+     * rules of the set before it) */
+    fx_keys v2 = next;
+    next.s[0].revoked = 1;
+    next.m = 2;
+    assert_int_equal(fx_cycle(w->p, &v2, &next, 0), SVCR_OK);
+    h = pipeline_head(w->p);
+    payload = fx_payload_json(h->version + 1, h->payload_b3, &next, 0, NULL, NULL);
+    head_snap_release(h);
+    assert_int_equal(fx_propose(w->p, payload, b3, id, NULL), SVCR_OK);
+    free(payload);
+    assert_int_equal(fx_approve(w->p, id, &next, 0, b3), SVCR_E_REVOKED_KEY);
+}
+
+/* Every accepted and rejected mutation is in the audit chain, hash-linked. */
+static void test_audit_chain_records_accepts_and_rejections(void **state)
+{
+    world *w = *state;
+    char b3[68], id[27];
+    propose_next(w, b3, id, 0);
+    assert_int_equal(fx_commit(w->p, id, NULL), SVCR_E_QUORUM_FAILED);
+    assert_int_equal(fx_approve(w->p, id, &w->k, 0, b3), SVCR_OK);
+    buf out = {0};
+    assert_int_equal(pipeline_audit_json(w->p, 1, 100, &out), SVCR_OK);
+    json_t *j = json_loadb(out.data, out.len, 0, NULL);
+    assert_non_null(j);
+    json_t *recs = json_object_get(j, "records");
+    assert_int_equal(json_array_size(recs), 3);
+    assert_true(json_is_null(json_object_get(j, "next")));
+    audit_tip tip;
+    audit_tip_init(&tip);
+    const char *events[] = {"propose", "commit", "approve"};
+    const char *decisions[] = {"accepted", "rejected", "accepted"};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *rec = json_array_get(recs, i);
+        assert_string_equal(json_string_value(json_object_get(rec, "event")), events[i]);
+        assert_string_equal(json_string_value(json_object_get(rec, "decision")), decisions[i]);
+        buf canon = {0};
+        assert_int_equal(jcs_write(&canon, rec, NULL), 0);
+        svcr_err e;
+        assert_int_equal(audit_record_verify(&tip, canon.data, canon.len, &e), SVCR_OK);
+        buf_free(&canon);
+    }
+    assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 1), "err_code")),
+                        "QuorumFailed");
+    json_decref(j);
+    buf_reset(&out);
+    assert_int_equal(pipeline_audit_json(w->p, 1, 2, &out), SVCR_OK);
+    j = json_loadb(out.data, out.len, 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(j, "next")), 3);
+    json_decref(j);
+    buf_free(&out);
+}
+
+static void test_expired_proposal_answers_410(void **state)
+{
+    world *w = *state;
+    pipeline_close(w->p);
+    w->st->ops->close(w->st);
+    store_open_opts so = {0};
+    assert_int_equal(store_memory_open(&so, &w->st, NULL, 0), STORE_OK);
+    w->k.ttl_secs = 1;
+    w->p = fx_pipeline(w->st, &w->k, 1000);
+    char b3[68], id[27];
+    propose_next(w, b3, id, 0);
+    assert_int_equal(fx_approve(w->p, id, &w->k, 0, b3), SVCR_OK);
+    assert_int_equal(fx_approve(w->p, id, &w->k, 1, b3), SVCR_OK);
+    struct timespec ts = {1, 100000000};
+    nanosleep(&ts, NULL);
+    assert_int_equal(fx_approve(w->p, id, &w->k, 2, b3), SVCR_E_PROPOSAL_EXPIRED);
+    assert_int_equal(fx_commit(w->p, id, NULL), SVCR_E_PROPOSAL_EXPIRED);
+    buf v = {0};
+    assert_int_equal(pipeline_proposal_json(w->p, id, &v), SVCR_OK);
+    assert_non_null(strstr(v.data, "\"status\":\"expired\""));
+    buf_free(&v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_genesis_head_is_version_zero_with_zero_hash, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_full_cycle_commits_version_one_and_retry_is_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_payload_twice_returns_the_same_proposal, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_approval_rejections_have_their_codes, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_stale_proposal_is_chain_mismatch_forever, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_propose_rejects_bad_payloads_with_paths, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_freeze_refuses_writes_and_thaw_restores_them, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_supersede_uses_its_own_route, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signer_rotation_applies_from_the_next_version, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_audit_chain_records_accepts_and_rejections, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_expired_proposal_answers_410, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
