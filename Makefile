@@ -53,6 +53,10 @@ TEST_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BINS  := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(sort $(wildcard tests/unit/helpers/*.c))
 TEST_HELPER_OBJS := $(TEST_HELPERS:%.c=$(BUILD)/obj/%.o)
+ITEST_SRCS := $(sort $(wildcard tests/integration/test_*.c))
+ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/itests/%)
+ITEST_HELPERS := $(sort $(wildcard tests/integration/helpers/*.c))
+ITEST_HELPER_OBJS := $(ITEST_HELPERS:%.c=$(BUILD)/obj/%.o)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRCS  := $(sort $(wildcard fuzz/fuzz_*.c))
@@ -115,12 +119,18 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_HELPER_OBJS) $(LIBSVCR) $(L
 	@echo '  LD     $@'
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) $(shell pkg-config --libs cmocka) -o $@
 
+$(BUILD)/itests/%: $(BUILD)/obj/tests/integration/%.o $(ITEST_HELPER_OBJS) $(TEST_HELPER_OBJS) \
+                   $(LIBSVCR) $(LIBB3)
+	@mkdir -p $(@D)
+	@echo '  LD     $@'
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) $(shell pkg-config --libs cmocka) -o $@
+
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBSVCR) $(LIBB3)
 	@mkdir -p $(@D)
 	@echo '  LD     $@'
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-tests: build $(TEST_BINS)
+tests: build $(TEST_BINS) $(ITEST_BINS)
 
 # --- fuzzers: clang + libFuzzer with ASan/UBSan, own object tree ------------------------------
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

@@ -54,7 +54,22 @@ echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
     run_unit_dir build/san/tests "san/"
 
-echo "== black-box tests"
+echo "== black-box tests (the real binary on loopback)"
+for t in build/itests/test_*; do
+    [[ -x $t ]] || continue
+    name="itest/$(basename "$t")"
+    log="$logdir/${name//\//_}.log"
+    SVCR_BIN="$PWD/build/svc-registry" CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$log" 2>&1
+    count_tap "$name" "$log" $?
+done
+for t in build/san/itests/test_*; do
+    [[ -x $t ]] || continue
+    name="itest-san/$(basename "$t")"
+    log="$logdir/${name//\//_}.log"
+    ASAN_OPTIONS=detect_leaks=1 SVCR_BIN="$PWD/build/san/svc-registry" \
+        CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$log" 2>&1
+    count_tap "$name" "$log" $?
+done
 for s in tests/integration/*.sh; do
     [[ $(basename "$s") == lib.sh ]] && continue
     [[ -f $s ]] || continue

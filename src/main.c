@@ -1,17 +1,288 @@
-/* main.c - svc-registry entry point: wires the seams together; owns no logic. */
+/* main.c - svc-registry entry point: reads the configuration, wires storage, bus, pipeline,
+ * capabilities and the HTTP server together, and runs the signal loop. Owns no logic. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
-int main(int argc, char **argv)
+#include "auth/macaroon.h"
+#include "bus/bus.h"
+#include "config/config.h"
+#include "crypto/ed25519.h"
+#include "http/http.h"
+#include "http/routes.h"
+#include "observability/log.h"
+#include "observability/metrics.h"
+#include "pipeline/pipeline.h"
+#include "storage/store.h"
+
+/* Everything the process runs, created here and passed down (the one runtime struct). */
+typedef struct registry_runtime {
+    svcr_config cfg;
+    store *st;
+    bus *bus;
+    pipeline *pl;
+    auth_keys *keys;
+    metrics *m;
+    http_server *http;
+} registry_runtime;
+
+static char *read_whole_file(const char *path, size_t *len)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--version") == 0) {
-            printf("svc-registry %s (commit %s, built %s)\n", SVCR_VERSION, SVCR_COMMIT,
-                   SVCR_BUILD_TIME);
-            return 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    buf b = {0};
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (buf_append(&b, chunk, n) != 0)
+            break;
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_steal(&b, len);
+}
+
+static log_level to_log_level(cfg_log_level l)
+{
+    return l == CFG_LOG_DEBUG ? LOG_DEBUG
+           : l == CFG_LOG_WARN ? LOG_WARN
+           : l == CFG_LOG_ERROR ? LOG_ERROR
+                                : LOG_INFO;
+}
+
+static http_limits limits_of(const svcr_config *c)
+{
+    http_limits l = {.max_body_bytes = c->limits.max_body_bytes,
+                     .inflight = c->limits.inflight,
+                     .write_timeout_ms = c->write_timeout,
+                     .sse_heartbeat_ms = c->sse.heartbeat};
+    return l;
+}
+
+static int open_store(registry_runtime *rt)
+{
+    char err[512] = "";
+    store_open_opts so = {.data_dir = rt->cfg.storage.data_dir, .fsync = rt->cfg.storage.fsync};
+    int rc;
+    switch (rt->cfg.storage.kind) {
+    case CFG_STORAGE_MEMORY:
+        rc = store_memory_open(&so, &rt->st, err, sizeof err);
+        break;
+    case CFG_STORAGE_LMDB: {
+        /* the parent of data_dir is created for convenience; data_dir itself by the store */
+        char parent[CFG_PATH_MAX];
+        snprintf(parent, sizeof parent, "%s", rt->cfg.storage.data_dir);
+        char *slash = strrchr(parent, '/');
+        if (slash && slash != parent) {
+            *slash = '\0';
+            mkdir(parent, 0700);
+        }
+        rc = store_lmdb_open(&so, &rt->st, err, sizeof err);
+        break;
+    }
+    default:
+        log_msg(LOG_ERROR, "startup", "storage.kind %s is not available in this build",
+                rt->cfg.storage.kind == CFG_STORAGE_SQLITE ? "sqlite" : "postgres");
+        return 2;
+    }
+    if (rc != STORE_OK) {
+        log_msg(LOG_ERROR, "startup", "cannot open the store: %s", err);
+        return 1;
+    }
+    return 0;
+}
+
+static int open_pipeline(registry_runtime *rt)
+{
+    size_t roots_len = 0;
+    char *roots = NULL;
+    const char *path = rt->cfg.bootstrap.trust_roots_path;
+    if (path[0]) {
+        roots = read_whole_file(path, &roots_len);
+        if (!roots) {
+            log_msg(LOG_ERROR, "startup", "bootstrap.trust_roots_path: cannot read %s: %s", path,
+                    strerror(errno));
+            return 2;
         }
     }
-    fprintf(stderr, "svc-registry %s: the HTTP service is not built yet (see issue 4)\n",
-            SVCR_VERSION);
-    return 2;
+    pipeline_opts po = {.st = rt->st,
+                        .bus = rt->bus,
+                        .queue_cap = rt->cfg.limits.queue,
+                        .trust_roots = roots,
+                        .trust_roots_len = roots_len,
+                        .trust_roots_pin = rt->cfg.bootstrap.trust_roots_hash,
+                        .verify_last_k = rt->cfg.storage.verify_last_k,
+                        .background_verify = 1};
+    svcr_err e;
+    svcr_err_clear(&e);
+    svcr_code c = pipeline_open(&po, &rt->pl, &e);
+    free(roots);
+    if (c != SVCR_OK) {
+        log_msg(LOG_ERROR, "startup", "%s%s%s", e.path[0] ? e.path : "", e.path[0] ? ": " : "",
+                e.message);
+        return c == SVCR_E_MALFORMED ? 2 : 1;
+    }
+    return 0;
+}
+
+static void reload(registry_runtime *rt, int argc, char **argv, char **envp)
+{
+    svcr_config next;
+    char reason[64] = "", err[512] = "";
+    if (cfg_reload(argc, argv, envp, &rt->cfg, &next, reason, sizeof reason, err, sizeof err) !=
+        0) {
+        metrics_reload(rt->m, 0, reason);
+        log_msg(LOG_WARN, "config.reload", "rejected (%s): %s", reason, err);
+        return;
+    }
+    rt->cfg = next;
+    http_limits l = limits_of(&rt->cfg);
+    http_set_limits(rt->http, &l);
+    log_configure(rt->cfg.log.format == CFG_LOG_JSON, to_log_level(rt->cfg.log.level));
+    metrics_reload(rt->m, 1, NULL);
+    log_msg(LOG_INFO, "config.reload", "applied");
+}
+
+/* Stops accepting, drains in-flight requests until the deadline, then stops everything. */
+static void shutdown_all(registry_runtime *rt)
+{
+    log_msg(LOG_INFO, "shutdown", "draining (deadline %lld ms)",
+            (long long)rt->cfg.shutdown.drain_deadline);
+    if (rt->http) {
+        http_begin_shutdown(rt->http);
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+            if (http_inflight(rt->http) <= 0)
+                break;
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            long long ms = (now.tv_sec - t0.tv_sec) * 1000LL + (now.tv_nsec - t0.tv_nsec) / 1000000;
+            if (ms >= rt->cfg.shutdown.drain_deadline) {
+                log_msg(LOG_WARN, "shutdown", "%ld requests still in flight at the deadline",
+                        http_inflight(rt->http));
+                break;
+            }
+            struct timespec ts = {0, 10000000};
+            nanosleep(&ts, NULL);
+        }
+        http_stop(rt->http);
+    }
+    pipeline_close(rt->pl); /* the committer finishes what is queued */
+    if (rt->st)
+        rt->st->ops->close(rt->st);
+    bus_free(rt->bus);
+    auth_keys_free(rt->keys);
+    metrics_free(rt->m);
+    log_msg(LOG_INFO, "shutdown", "stopped cleanly");
+}
+
+int main(int argc, char **argv, char **envp)
+{
+    registry_runtime rt;
+    memset(&rt, 0, sizeof rt);
+    cfg_action act;
+    char err[1024];
+    if (cfg_load(argc, argv, envp, &rt.cfg, &act, err, sizeof err) != 0) {
+        fprintf(stderr, "svc-registry: %s\n", err);
+        return 2;
+    }
+    if (act == CFG_VERSION) {
+        printf("svc-registry %s (commit %s, built %s)\n", SVCR_VERSION, SVCR_COMMIT,
+               SVCR_BUILD_TIME);
+        return 0;
+    }
+    if (act == CFG_HELP) {
+        cfg_usage(stdout);
+        return 0;
+    }
+    if (act == CFG_PRINT) {
+        cfg_print(&rt.cfg, stdout);
+        return 0;
+    }
+    log_configure(rt.cfg.log.format == CFG_LOG_JSON, to_log_level(rt.cfg.log.level));
+    if (crypto_init() != 0) {
+        log_msg(LOG_ERROR, "startup", "libsodium failed to initialize");
+        return 1;
+    }
+    /* Signals are taken synchronously by this thread: block them before any thread starts. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = 0;
+    if (rt.cfg.auth.root_keys_path[0] &&
+        auth_keys_load(rt.cfg.auth.root_keys_path, &rt.keys, err, sizeof err) != 0) {
+        log_msg(LOG_ERROR, "startup", "auth.root_keys_path: %s", err);
+        return 2;
+    }
+    if (!rt.keys)
+        log_msg(LOG_WARN, "startup", "no auth.root_keys_path: every write will be refused (401)");
+    rt.bus = bus_new(rt.cfg.bus.channel_bound);
+    rt.m = metrics_new(route_labels, RT_COUNT);
+    if (!rt.bus || !rt.m)
+        return 1;
+    if ((rc = open_store(&rt)) != 0 || (rc = open_pipeline(&rt)) != 0) {
+        if (rt.st)
+            rt.st->ops->close(rt.st);
+        bus_free(rt.bus);
+        metrics_free(rt.m);
+        auth_keys_free(rt.keys);
+        return rc;
+    }
+    http_opts ho = {.bind_addr = rt.cfg.bind_addr,
+                    .metrics_addr = rt.cfg.metrics_addr,
+                    .max_conns = rt.cfg.max_conns,
+                    .idle_timeout_ms = rt.cfg.idle_timeout,
+                    .limits = limits_of(&rt.cfg),
+                    .pl = rt.pl,
+                    .m = rt.m,
+                    .bus = rt.bus,
+                    .keys = rt.keys,
+                    .build_version = SVCR_VERSION,
+                    .build_commit = SVCR_COMMIT,
+                    .build_time = SVCR_BUILD_TIME};
+    if (http_start(&ho, &rt.http, err, sizeof err) != 0) {
+        log_msg(LOG_ERROR, "startup", "bind_addr: %s", err);
+        shutdown_all(&rt);
+        return 1;
+    }
+    pipeline_status ps;
+    pipeline_get_status(rt.pl, &ps);
+    head_snap *h = pipeline_head(rt.pl);
+    log_msg(LOG_INFO, "listening",
+            "svc-registry %s on %.*s:%u, storage %s, HEAD version %llu, %s", SVCR_VERSION,
+            (int)(strrchr(rt.cfg.bind_addr, ':') - rt.cfg.bind_addr), rt.cfg.bind_addr,
+            http_port(rt.http), rt.cfg.storage.kind == CFG_STORAGE_MEMORY ? "memory (amnesia)"
+                                                                          : rt.cfg.storage.data_dir,
+            (unsigned long long)h->version,
+            ps.write_ready ? "write-ready" : "read-only until the missing items are fixed");
+    head_snap_release(h);
+
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&sigs, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            reload(&rt, argc, argv, envp);
+            continue;
+        }
+        break;
+    }
+    shutdown_all(&rt);
+    return 0;
 }

@@ -183,6 +183,7 @@ int proposal_encode(const proposal *p, buf *out)
     if (p->status == PROPOSAL_COMMITTED) {
         json_object_set_new(o, "version", json_integer((json_int_t)p->committed_version));
         json_object_set_new(o, "committed_at_ms", json_integer((json_int_t)p->committed_at_ms));
+        json_object_set_new(o, "commit_corr_id", json_string(p->commit_corr_id));
     }
     int rc = jcs_write(out, o, NULL);
     json_decref(o);
@@ -220,6 +221,9 @@ svcr_code proposal_decode(const void *rec, size_t len, signer_set *governing, pr
         p->status = PROPOSAL_COMMITTED;
         p->committed_version = (uint64_t)json_number_value(json_object_get(o, "version"));
         p->committed_at_ms = (int64_t)json_number_value(json_object_get(o, "committed_at_ms"));
+        const char *cc = json_string_value(json_object_get(o, "commit_corr_id"));
+        if (cc && strlen(cc) <= CORR_ID_MAX)
+            strcpy(p->commit_corr_id, cc);
     }
     size_t i;
     json_t *a;

@@ -34,6 +34,7 @@ typedef struct proposal {
     proposal_status status; /* stored status: PENDING or COMMITTED */
     uint64_t committed_version;
     int64_t committed_at_ms;
+    char commit_corr_id[CORR_ID_MAX + 1]; /* corr-id of the request that committed it */
 } proposal;
 
 /* "p_" + the first 24 hex digits of payload_b3. */

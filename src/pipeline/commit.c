@@ -158,6 +158,7 @@ void apply_commit(pipeline *p, batch *b, op *o)
     ed->status = PROPOSAL_COMMITTED;
     ed->committed_version = version;
     ed->committed_at_ms = now;
+    snprintf(ed->commit_corr_id, sizeof ed->commit_corr_id, "%s", o->corr_id);
     buf art = {0};
     uint8_t art_b3[B3_LEN];
     store_head sh = {.version = version, .committed_at_ms = now};

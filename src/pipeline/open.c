@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "governance/artifact.h"
 #include "governance/chain_verify.h"
@@ -237,6 +238,8 @@ static void mark_chain_fault(pipeline *p, const svcr_err *e)
 /* Verifies [from, to]; from == 1 starts at the trust roots. */
 static void verify_range(pipeline *p, uint64_t from, uint64_t to)
 {
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     verify_ctx c = {.p = p, .to = to};
     if (from == 1) {
         chain_verifier_init_genesis(&c.cv, p->trust_roots);
@@ -260,6 +263,11 @@ static void verify_range(pipeline *p, uint64_t from, uint64_t to)
     if (c.failed)
         mark_chain_fault(p, &c.err);
     chain_verifier_free(&c.cv);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    pthread_mutex_lock(&p->st_mu);
+    p->stats.verify_seconds =
+        (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    pthread_mutex_unlock(&p->st_mu);
 }
 
 typedef struct bg_args {

@@ -89,6 +89,10 @@ head_snap *pipeline_head(pipeline *p);
 /* Calls cb with the stored artifact bytes of `version`: SVCR_OK, SVCR_E_NOT_FOUND, or
  * SVCR_E_INTERNAL on a storage fault. */
 svcr_code pipeline_get_version(pipeline *p, uint64_t version, store_bytes_cb cb, void *ctx);
+/* The registry.update event of a stored version (payload_b3, committed_at and the corr-id of
+ * the commit that made it), for SSE replay. SVCR_OK / SVCR_E_NOT_FOUND / SVCR_E_PRUNED /
+ * SVCR_E_INTERNAL. */
+svcr_code pipeline_version_event(pipeline *p, uint64_t version, bus_event *out);
 /* GET /registry/proposals/{id} body. SVCR_OK / SVCR_E_NOT_FOUND / SVCR_E_INTERNAL. */
 svcr_code pipeline_proposal_json(pipeline *p, const char *id, buf *out);
 /* GET /registry/proposals body: pending proposals only. */
@@ -126,8 +130,11 @@ typedef struct pipeline_stats {
     uint64_t recoveries_startup, recoveries_fault;
     double commit_latency_sum_s; /* commit_latency_seconds */
     uint64_t commit_latency_count;
+    double verify_seconds; /* duration of the last chain verification pass */
 } pipeline_stats;
 
 void pipeline_get_stats(pipeline *p, pipeline_stats *out);
+/* registry_storage_bytes: what the store occupies. */
+uint64_t pipeline_storage_bytes(pipeline *p);
 
 #endif

@@ -226,3 +226,44 @@ void pipeline_get_stats(pipeline *p, pipeline_stats *out)
     *out = p->stats;
     pthread_mutex_unlock(&p->st_mu);
 }
+
+svcr_code pipeline_version_event(pipeline *p, uint64_t version, bus_event *out)
+{
+    memset(out, 0, sizeof *out);
+    buf art = {0};
+    svcr_code c = pipeline_get_version(p, version, pl_copy_bytes, &art);
+    if (c != SVCR_OK) {
+        buf_free(&art);
+        return c;
+    }
+    json_t *a = jcs_parse(art.data, art.len, 0, NULL);
+    buf_free(&art);
+    const char *b3 = json_string_value(json_object_get(a, "payload_b3"));
+    const char *at = json_string_value(json_object_get(a, "committed_at"));
+    const char *pid = json_string_value(json_object_get(a, "proposal_id"));
+    if (!b3 || !at || !pid || strlen(b3) >= sizeof out->payload_b3 ||
+        strlen(at) >= sizeof out->committed_at) {
+        json_decref(a);
+        return SVCR_E_INTERNAL;
+    }
+    out->version = version;
+    strcpy(out->payload_b3, b3);
+    strcpy(out->committed_at, at);
+    buf rec = {0};
+    if (p->st->ops->get_proposal(p->st, pid, pl_copy_bytes, &rec) == STORE_OK) {
+        json_t *r = jcs_parse(rec.data, rec.len, 0, NULL);
+        const char *cc = json_string_value(json_object_get(r, "commit_corr_id"));
+        if (cc && strlen(cc) < sizeof out->corr_id)
+            strcpy(out->corr_id, cc);
+        json_decref(r);
+    }
+    buf_free(&rec);
+    json_decref(a);
+    return SVCR_OK;
+}
+
+uint64_t pipeline_storage_bytes(pipeline *p)
+{
+    int64_t n = p->st->ops->size_bytes(p->st);
+    return n > 0 ? (uint64_t)n : 0;
+}

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "interop/rfc3339.h"
+#include "observability/log.h"
 #include "pipeline/internal.h"
 
 void result_ok(pipeline_result *r, int http_status, buf *body)
@@ -69,6 +70,18 @@ void finish_op(pipeline *p, batch *b, op *o, audit_entry *e, const svcr_err *rej
         result_error(&o->res, rejection);
     }
     batch_audit(p, b, e);
+    char event[48];
+    snprintf(event, sizeof event, "governance.%s", e->event ? e->event : "op");
+    log_fields f = {.event = event,
+                    .msg = e->accepted ? "accepted" : "rejected",
+                    .corr_id = e->corr_id,
+                    .err_code = rejection ? svcr_code_name(rejection->code) : NULL,
+                    .reason = e->reason,
+                    .proposal_id = e->proposal_id,
+                    .version = e->version,
+                    .payload_b3 = e->payload_b3,
+                    .latency_ms = -1};
+    log_emit(LOG_INFO, &f);
 }
 
 void batch_put_proposal(pipeline *p, batch *b, const proposal *pr)

@@ -25,5 +25,6 @@ int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((forma
 int cmd_b3(int argc, char **argv);
 int cmd_jcs(int argc, char **argv);
 int cmd_payload_b3(int argc, char **argv);
+int cmd_verify_store(int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@ static const cli_verb verbs[] = {
     {"b3", cmd_b3, "BLAKE3-256 of files or stdin, printed exactly as b3sum prints it"},
     {"jcs", cmd_jcs, "RFC 8785 canonical form of a JSON document (no trailing newline)"},
     {"payload-b3", cmd_payload_b3, "b3:<hex> of the canonical form of a JSON payload"},
+    {"verify-store", cmd_verify_store, "re-verify a whole LMDB store read-only (chain + audit)"},
 };
 
 static void usage(FILE *f)

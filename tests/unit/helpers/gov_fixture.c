@@ -13,7 +13,9 @@
 
 #include "crypto/approval.h"
 #include "crypto/codec.h"
+#include "governance/chain_verify.h"
 #include "governance/proposal.h"
+#include "interop/jcs.h"
 #include "interop/rfc3339.h"
 
 void fx_keys_make(fx_keys *k, size_t n, unsigned m, int gen)
@@ -180,4 +182,121 @@ void fx_rmrf(const char *path)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
     if (system(cmd) != 0)
         fprintf(stderr, "warning: could not remove %s\n", path);
+}
+
+/* splitmix64: a self-contained stream for deterministic keys and names. */
+static uint64_t fx_mix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+void fx_keys_make_seeded(fx_keys *k, size_t n, unsigned m, int gen, uint64_t seed)
+{
+    static const char alpha[] = "ABXZabxz09";
+    memset(k, 0, sizeof *k);
+    if (n > FX_MAX_SIGNERS)
+        n = FX_MAX_SIGNERS;
+    k->n = n;
+    k->m = m;
+    uint64_t s = seed ^ ((uint64_t)(unsigned)gen << 32);
+    for (size_t i = 0; i < n; i++) {
+        char name[8];
+        size_t len = 1 + fx_mix(&s) % 4;
+        for (size_t j = 0; j < len; j++)
+            name[j] = alpha[fx_mix(&s) % (sizeof alpha - 1)];
+        name[len] = '\0';
+        snprintf(k->s[i].id, sizeof k->s[i].id, "org:%s%zu#k%d", name, i, gen);
+        uint8_t sd[ED25519_SEED_LEN];
+        for (size_t j = 0; j < sizeof sd; j += 8) {
+            uint64_t r = fx_mix(&s);
+            memcpy(sd + j, &r, 8);
+        }
+        ed25519_keypair_from_seed(sd, k->s[i].pk, k->s[i].sk);
+    }
+}
+
+char *fx_approval_body_as(const char *signer_id, const uint8_t sk[ED25519_SK_LEN],
+                          const char *payload_b3, long skew_s)
+{
+    char sig[APPROVAL_SIG_B64_LEN + 1];
+    if (approval_sign_ed25519(payload_b3, sk, sig) != 0)
+        return NULL;
+    char ts[32];
+    rfc3339_format((int64_t)time(NULL) + skew_s, ts);
+    buf b = {0};
+    buf_printf(&b,
+               "{\"signer_id\":\"%s\",\"algo\":\"ed25519\",\"sig\":\"%s\",\"signed_at\":\"%s\"}",
+               signer_id, sig, ts);
+    return buf_steal(&b, NULL);
+}
+
+char *fx_payload_json_tagged(uint64_t version, const char *prev_b3, const fx_keys *k,
+                             const char *tag)
+{
+    buf b = {0};
+    char *set = fx_signer_set_json(k);
+    buf_printf(&b,
+               "{\"version\":%llu,\"prev_hash\":\"%s\",\"items\":[%s,"
+               "{\"kind\":\"region\",\"id\":\"eu-west\"},{\"kind\":\"service\",\"id\":"
+               "\"svc:%s\",\"endpoint\":\"https://%s.local\",\"region\":\"eu-west\","
+               "\"meta\":{\"tag\":\"%s\"}}]}",
+               (unsigned long long)version, prev_b3, set, tag, tag, tag);
+    free(set);
+    return buf_steal(&b, NULL);
+}
+
+svcr_code fx_approve_raw(pipeline *p, const char *id, const char *body, svcr_err *err_out)
+{
+    pipeline_result r = {0};
+    pipeline_approve(p, &fx_ctx, id, body, strlen(body), &r);
+    if (err_out)
+        *err_out = r.err;
+    pipeline_result_free(&r);
+    return r.code;
+}
+
+static int fx_append(void *ctx, const void *data, size_t len)
+{
+    return buf_append(ctx, data, len) == 0 ? 0 : -1;
+}
+
+svcr_code fx_verify_chain(pipeline *p, store *st, const fx_keys *roots, uint64_t through, char *msg,
+                          size_t cap)
+{
+    svcr_err e;
+    svcr_err_clear(&e);
+    char *rj = fx_signer_set_json(roots);
+    json_t *j = jcs_parse(rj, strlen(rj), 0, &e);
+    signer_set *set = NULL;
+    svcr_code c = j ? signer_set_from_json(j, "roots", &set, &e) : SVCR_E_MALFORMED;
+    json_decref(j);
+    free(rj);
+    if (c != SVCR_OK) {
+        snprintf(msg, cap, "trust roots do not parse: %s", e.message);
+        return c;
+    }
+    chain_verifier cv;
+    chain_verifier_init_genesis(&cv, set);
+    signer_set_release(set);
+    snprintf(msg, cap, "ok");
+    for (uint64_t v = 1; c == SVCR_OK && v <= through; v++) {
+        buf art = {0};
+        uint8_t h[B3_LEN];
+        c = pipeline_get_version(p, v, fx_append, &art);
+        if (c != SVCR_OK) {
+            snprintf(msg, cap, "version %llu: get_version %s", (unsigned long long)v,
+                     svcr_code_name(c));
+        } else if (st->ops->get_artifact_hash(st, v, h) != STORE_OK) {
+            snprintf(msg, cap, "version %llu: no stored artifact hash", (unsigned long long)v);
+            c = SVCR_E_INTERNAL;
+        } else if ((c = chain_verify_next(&cv, art.data, art.len, h, 1, &e)) != SVCR_OK) {
+            snprintf(msg, cap, "%s", e.message);
+        }
+        buf_free(&art);
+    }
+    chain_verifier_free(&cv);
+    return c;
 }

@@ -57,4 +57,27 @@ svcr_code fx_cycle(pipeline *p, const fx_keys *gov, const fx_keys *next, int ext
 char *fx_tempdir(void);
 void fx_rmrf(const char *path);
 
+/* --- added for the property and group-commit tests (thread-safe: no cmocka assertions) --- */
+
+/* n deterministic signers derived from `seed`: ids "org:<name>#k<gen>" where <name> is a few
+ * mixed-case letters and digits ending in the signer's index (unique, and not in index order
+ * under strcmp), keys from seeds drawn from `seed`; quorum m. Same arguments, same keys. */
+void fx_keys_make_seeded(fx_keys *k, size_t n, unsigned m, int gen, uint64_t seed);
+/* Approval body claiming `signer_id`, signed with `sk` (need not be that signer's key) over
+ * payload_b3, signed_at = now + skew_s. NULL if payload_b3 is not a b3 tag. Caller frees. */
+char *fx_approval_body_as(const char *signer_id, const uint8_t sk[ED25519_SK_LEN],
+                          const char *payload_b3, long skew_s);
+/* A payload for `version` extending prev_b3, declaring `k`, with one service whose id and
+ * meta carry `tag`: distinct tags give distinct payloads of the same size. Caller frees. */
+char *fx_payload_json_tagged(uint64_t version, const char *prev_b3, const fx_keys *k,
+                             const char *tag);
+/* Submits an approval body; returns the result code and, if err_out is not NULL, the error. */
+svcr_code fx_approve_raw(pipeline *p, const char *id, const char *body, svcr_err *err_out);
+/* Re-verifies stored versions 1..through of `st` (through the pipeline's read path) from the
+ * genesis set `roots`: hash links, payload and artifact hashes (against the stored artifact
+ * hash), approvals with signatures, quorum of each era. SVCR_OK, or the first failure with a
+ * message in msg (capacity cap). */
+svcr_code fx_verify_chain(pipeline *p, store *st, const fx_keys *roots, uint64_t through, char *msg,
+                          size_t cap);
+
 #endif

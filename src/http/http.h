@@ -1,0 +1,51 @@
+/* http.h - the HTTP server (libmicrohttpd): SPEC §5 routes, error envelope, limits,
+ * capabilities, SSE, metrics. Handlers go through the pipeline, never to storage. */
+#ifndef SVCR_HTTP_HTTP_H
+#define SVCR_HTTP_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth/macaroon.h"
+#include "bus/bus.h"
+#include "observability/metrics.h"
+#include "pipeline/pipeline.h"
+
+/* The limits a SIGHUP reload may change while running. */
+typedef struct http_limits {
+    uint64_t max_body_bytes;
+    uint32_t inflight;
+    int64_t write_timeout_ms; /* deadline of a write through the pipeline */
+    int64_t sse_heartbeat_ms;
+} http_limits;
+
+typedef struct http_opts {
+    const char *bind_addr;    /* host:port (port 0: any free port) */
+    const char *metrics_addr; /* host:port; port 0: no separate metrics listener */
+    unsigned max_conns;
+    int64_t idle_timeout_ms;
+    unsigned threads; /* epoll worker threads (0: number of cores) */
+    http_limits limits;
+    pipeline *pl;
+    metrics *m;
+    bus *bus;
+    const auth_keys *keys; /* NULL: no root keys, every write is 401 */
+    const char *build_version, *build_commit, *build_time;
+} http_opts;
+
+typedef struct http_server http_server;
+
+/* Binds and starts serving. 0, or -1 with err (e.g. the address is in use). */
+int http_start(const http_opts *o, http_server **out, char *err, size_t errcap);
+/* The port actually bound (useful with port 0). */
+unsigned http_port(const http_server *s);
+/* Replaces the reloadable limits (thread-safe). */
+void http_set_limits(http_server *s, const http_limits *l);
+/* Starts shutting down: /readyz answers 503, new connections are refused, SSE streams end. */
+void http_begin_shutdown(http_server *s);
+/* Requests currently being served (SSE streams excluded). */
+long http_inflight(const http_server *s);
+/* Stops the daemons and frees. */
+void http_stop(http_server *s);
+
+#endif

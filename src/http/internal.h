@@ -1,0 +1,84 @@
+/* internal.h - what the HTTP layer's own files share (private to src/http/). */
+#ifndef SVCR_HTTP_INTERNAL_H
+#define SVCR_HTTP_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <microhttpd.h>
+
+#include "http/http.h"
+#include "http/routes.h"
+#include "http/sse.h"
+#include "interop/buf.h"
+
+#define JSON_CT "application/json; charset=utf-8"
+
+/* A response being built by a handler. */
+typedef struct resp {
+    int status;
+    buf body;
+    const char *content_type; /* default JSON_CT */
+    const char *cache_control;
+    const char *allow;
+    char etag[80];
+    int retry_after; /* seconds; 0 = no header */
+    svcr_code code;  /* the error code when status is an error (for logs) */
+    struct MHD_Response *raw; /* a ready-made response (SSE), owned until queued */
+} resp;
+
+/* Per-request state, from the first access-handler call to the completion callback. */
+typedef struct req {
+    route_id route;
+    unsigned method; /* M_GET / M_HEAD / M_POST, 0 = other */
+    char param[80];
+    char corr_id[48];
+    double t0;
+    buf body;
+    int too_large;
+    int queued;
+    int counted_inflight;
+    int is_sse;
+    int status;
+    svcr_code code;
+    svcr_code early; /* an error decided before the body arrived (answered at the end) */
+    svcr_err early_err;
+    int authenticated;
+    auth_grant grant;
+    char proposal_id[80];
+    uint64_t version;
+} req;
+
+struct http_server {
+    struct MHD_Daemon *d;
+    struct MHD_Daemon *md; /* metrics listener, or NULL */
+    http_opts o;
+    pthread_mutex_t limits_mu;
+    http_limits limits;
+    atomic_long inflight;
+    atomic_int shutting_down;
+    sse_hub *sse;
+    unsigned port;
+    int quiesced_fd;
+};
+
+http_limits http_get_limits(http_server *s);
+double http_now_s(void);
+int64_t http_now_ms(void);
+
+/* responses.c */
+void resp_json(resp *r, int status, buf *body);
+void resp_text(resp *r, int status, const char *ctype, buf *body);
+void resp_error(resp *r, const char *corr_id, const svcr_err *e);
+void resp_error_code(resp *r, const char *corr_id, svcr_code code, const char *reason,
+                     const char *message);
+void resp_free(resp *r);
+/* Turns r into an MHD response with the common headers and queues it. */
+enum MHD_Result resp_queue(http_server *s, struct MHD_Connection *c, req *q, resp *r);
+
+/* handlers.c */
+void handle_read(http_server *s, struct MHD_Connection *c, req *q, resp *r);
+void handle_write(http_server *s, struct MHD_Connection *c, req *q, resp *r);
+void render_metrics(http_server *s, buf *out);
+
+#endif

@@ -1,0 +1,379 @@
+/* server.c - libmicrohttpd glue: listeners, the access handler's life cycle (route, limits,
+ * capability, body, dispatch), completion (logs and metrics), shutdown. */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http/internal.h"
+#include "interop/ulid.h"
+#include "observability/log.h"
+
+double http_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int64_t http_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+http_limits http_get_limits(http_server *s)
+{
+    pthread_mutex_lock(&s->limits_mu);
+    http_limits l = s->limits;
+    pthread_mutex_unlock(&s->limits_mu);
+    return l;
+}
+
+void http_set_limits(http_server *s, const http_limits *l)
+{
+    pthread_mutex_lock(&s->limits_mu);
+    s->limits = *l;
+    pthread_mutex_unlock(&s->limits_mu);
+    sse_hub_set_heartbeat(s->sse, l->sse_heartbeat_ms);
+}
+
+long http_inflight(const http_server *s)
+{
+    return atomic_load(&s->inflight);
+}
+
+static unsigned method_of(const char *m)
+{
+    if (strcmp(m, "GET") == 0)
+        return M_GET;
+    if (strcmp(m, "HEAD") == 0)
+        return M_HEAD;
+    if (strcmp(m, "POST") == 0)
+        return M_POST;
+    return 0;
+}
+
+static metrics_method metric_method(unsigned m)
+{
+    return m == M_GET ? MM_GET : m == M_HEAD ? MM_HEAD : m == M_POST ? MM_POST : MM_OTHER;
+}
+
+/* Echo the request's X-Corr-ID if it is a ULID or UUID, else a fresh ULID. */
+static void corr_id_for(struct MHD_Connection *c, char out[48])
+{
+    const char *in = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Corr-ID");
+    if (in && (ulid_valid(in, strlen(in)) || uuid_valid(in, strlen(in))) && strlen(in) < 48) {
+        strcpy(out, in);
+        return;
+    }
+    ulid_new(out);
+}
+
+static void req_free(req *q)
+{
+    buf_free(&q->body);
+    free(q);
+}
+
+/* Decides what can be decided before the body: route, method, inflight, capability, size. */
+static void first_call(http_server *s, struct MHD_Connection *c, req *q, const char *url)
+{
+    const route_def *rt = &route_table[q->route];
+    http_limits lim = http_get_limits(s);
+    if (q->route == RT_NOT_FOUND) {
+        svcr_err_set(&q->early_err, SVCR_E_NOT_FOUND, NULL, "path", "no such path: %.100s", url);
+    } else if (!(rt->methods & q->method)) {
+        svcr_err_set(&q->early_err, SVCR_E_METHOD_NOT_ALLOWED, NULL, "method",
+                     "method not allowed on %s", rt->label);
+    } else if (atomic_load(&s->inflight) > (long)lim.inflight) {
+        svcr_err_set(&q->early_err, SVCR_E_BUSY, NULL, "inflight",
+                     "too many requests in flight; retry shortly");
+    } else if (q->method == M_POST) {
+        const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                        MHD_HTTP_HEADER_AUTHORIZATION);
+        svcr_err e;
+        svcr_err_clear(&e);
+        svcr_code code = s->o.keys ? auth_check(s->o.keys, authz, rt->write_scope,
+                                                q->route == RT_APPROVE, http_now_ms() / 1000,
+                                                &q->grant, &e)
+                                   : svcr_err_set(&e, SVCR_E_UNAUTHORIZED, NULL, "no_root_keys",
+                                                  "this registry has no capability root keys");
+        if (code == SVCR_OK) {
+            q->authenticated = 1;
+            const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
+            if (cl && strtoull(cl, NULL, 10) > lim.max_body_bytes)
+                q->too_large = 1;
+        } else {
+            q->early_err = e;
+            if (code == SVCR_E_FORBIDDEN) {
+                /* authenticated but not allowed: audited (anonymous traffic is not) */
+                write_ctx w = {.corr_id = q->corr_id};
+                pipeline_audit_rejection(s->o.pl, &w, rt->event, NULL, &e);
+            }
+        }
+    }
+    q->early = q->early_err.code;
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **con_cls)
+{
+    (void)version;
+    http_server *s = cls;
+    req *q = *con_cls;
+    if (!q) {
+        q = calloc(1, sizeof *q);
+        if (!q)
+            return MHD_NO;
+        *con_cls = q;
+        q->t0 = http_now_s();
+        q->method = method_of(method);
+        q->route = route_match(url, q->param, sizeof q->param);
+        corr_id_for(c, q->corr_id);
+        atomic_fetch_add(&s->inflight, 1);
+        metrics_inflight_add(s->o.m, 1);
+        q->counted_inflight = 1;
+        first_call(s, c, q, url);
+        return MHD_YES; /* answer on a later call: keeps the connection alive */
+    }
+    if (q->queued) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!q->early && !q->too_large) {
+            if (q->body.len + *upload_data_size > http_get_limits(s).max_body_bytes) {
+                q->too_large = 1;
+                buf_free(&q->body);
+            } else if (buf_append(&q->body, upload_data, *upload_data_size) != 0) {
+                q->too_large = 1;
+            }
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    resp r = {0};
+    if (q->early) {
+        resp_error(&r, q->corr_id, &q->early_err);
+        if (q->early == SVCR_E_METHOD_NOT_ALLOWED)
+            r.allow = route_allow(&route_table[q->route]);
+    } else if (q->method == M_POST) {
+        handle_write(s, c, q, &r);
+    } else {
+        handle_read(s, c, q, &r);
+    }
+    if (q->is_sse && q->counted_inflight) { /* a stream is not a request in flight */
+        atomic_fetch_sub(&s->inflight, 1);
+        metrics_inflight_add(s->o.m, -1);
+        q->counted_inflight = 0;
+    }
+    enum MHD_Result ok = resp_queue(s, c, q, &r);
+    resp_free(&r);
+    return ok;
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)c;
+    (void)toe;
+    http_server *s = cls;
+    req *q = *con_cls;
+    if (!q)
+        return;
+    *con_cls = NULL;
+    double lat = http_now_s() - q->t0;
+    if (q->counted_inflight) {
+        atomic_fetch_sub(&s->inflight, 1);
+        metrics_inflight_add(s->o.m, -1);
+    }
+    int status = q->status ? q->status : 500;
+    metrics_request(s->o.m, q->route, metric_method(q->method), status, lat);
+    static const char *const mnames[] = {"OTHER", "GET", "HEAD", "OTHER", "POST"};
+    log_fields f = {.event = "http.request",
+                    .corr_id = q->corr_id,
+                    .route = route_table[q->route].label,
+                    .method = mnames[q->method <= M_POST ? q->method : 0],
+                    .status = status,
+                    .latency_ms = lat * 1000.0,
+                    .err_code = status >= 400 && q->code != SVCR_OK ? svcr_code_name(q->code)
+                                                                     : NULL,
+                    .proposal_id = q->proposal_id[0] ? q->proposal_id : NULL,
+                    .version = q->version};
+    log_emit(status >= 500 ? LOG_WARN : LOG_INFO, &f);
+    req_free(q);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_msg(LOG_WARN, "http.mhd", "%s", msg);
+}
+
+/* host:port → sockaddr. 0 or -1. */
+static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[256];
+    const char *colon = strrchr(addr, ':');
+    if (!colon || (size_t)(colon - addr) >= sizeof host)
+        return -1;
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    char *h = host;
+    if (h[0] == '[' && h[strlen(h) - 1] == ']') {
+        h[strlen(h) - 1] = '\0';
+        h++;
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV}, *res = NULL;
+    if (getaddrinfo(h, colon + 1, &hints, &res) != 0 || !res)
+        return -1;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+static unsigned addr_port(const char *addr)
+{
+    const char *colon = strrchr(addr, ':');
+    return colon ? (unsigned)strtoul(colon + 1, NULL, 10) : 0;
+}
+
+static struct MHD_Daemon *start_daemon(http_server *s, const char *addr, unsigned threads,
+                                       MHD_AccessHandlerCallback h, char *err, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (parse_addr(addr, &ss, &len) != 0) {
+        snprintf(err, cap, "cannot parse listen address %s", addr);
+        return NULL;
+    }
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, 0, NULL, NULL, h, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, s->o.max_conns,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)((s->o.idle_timeout_ms + 999) / 1000),
+        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        MHD_OPTION_END);
+    if (!d)
+        snprintf(err, cap, "cannot listen on %s (in use or not permitted)", addr);
+    return d;
+}
+
+/* The metrics listener answers /metrics only. */
+static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *c, const char *url,
+                                       const char *method, const char *version,
+                                       const char *upload_data, size_t *upload_data_size,
+                                       void **con_cls)
+{
+    (void)version;
+    (void)upload_data;
+    (void)upload_data_size;
+    http_server *s = cls;
+    req *q = *con_cls;
+    if (!q) {
+        q = calloc(1, sizeof *q);
+        if (!q)
+            return MHD_NO;
+        *con_cls = q;
+        q->t0 = http_now_s();
+        q->method = method_of(method);
+        q->route = strcmp(url, "/metrics") == 0 ? RT_METRICS : RT_NOT_FOUND;
+        corr_id_for(c, q->corr_id);
+        return MHD_YES;
+    }
+    resp r = {0};
+    if (q->route != RT_METRICS)
+        resp_error_code(&r, q->corr_id, SVCR_E_NOT_FOUND, "path", "only /metrics here");
+    else if (!(q->method & (M_GET | M_HEAD))) {
+        resp_error_code(&r, q->corr_id, SVCR_E_METHOD_NOT_ALLOWED, "method", "GET only");
+        r.allow = "GET, HEAD";
+    } else
+        handle_read(s, c, q, &r);
+    enum MHD_Result ok = resp_queue(s, c, q, &r);
+    resp_free(&r);
+    return ok;
+}
+
+int http_start(const http_opts *o, http_server **out, char *err, size_t errcap)
+{
+    *out = NULL;
+    http_server *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
+    s->o = *o;
+    s->limits = o->limits;
+    pthread_mutex_init(&s->limits_mu, NULL);
+    s->sse = sse_hub_new(o->pl, o->bus, o->m, o->limits.sse_heartbeat_ms);
+    unsigned threads = o->threads ? o->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1)
+        threads = 1;
+    if (s->sse)
+        s->d = start_daemon(s, o->bind_addr, threads, access_handler, err, errcap);
+    if (s->d && o->metrics_addr && addr_port(o->metrics_addr) != 0)
+        s->md = start_daemon(s, o->metrics_addr, 1, metrics_handler, err, errcap);
+    if (!s->d || (o->metrics_addr && addr_port(o->metrics_addr) != 0 && !s->md)) {
+        if (s->d)
+            MHD_stop_daemon(s->d);
+        sse_hub_free(s->sse);
+        pthread_mutex_destroy(&s->limits_mu);
+        free(s);
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : addr_port(o->bind_addr);
+    *out = s;
+    return 0;
+}
+
+unsigned http_port(const http_server *s)
+{
+    return s->port;
+}
+
+void http_begin_shutdown(http_server *s)
+{
+    atomic_store(&s->shutting_down, 1);
+    sse_hub_close(s->sse);
+    int fd = MHD_quiesce_daemon(s->d);
+    if (fd >= 0)
+        s->quiesced_fd = fd; /* ours to close once the daemon has stopped */
+}
+
+void http_stop(http_server *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->shutting_down, 1);
+    sse_hub_close(s->sse);
+    if (s->md)
+        MHD_stop_daemon(s->md);
+    MHD_stop_daemon(s->d);
+    if (s->quiesced_fd > 0)
+        close(s->quiesced_fd);
+    sse_hub_free(s->sse);
+    pthread_mutex_destroy(&s->limits_mu);
+    free(s);
+}

@@ -1,0 +1,350 @@
+/* sse.c - the event stream (see sse.h). Each client subscribes to the bus first, then replays
+ * stored versions after its resume point, then follows live events; with nothing to send it
+ * suspends its connection, and the bus hook or the heartbeat thread resumes it. */
+#include "http/sse.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "interop/buf.h"
+
+typedef struct sse_client {
+    struct sse_client *prev, *next;
+    struct sse_hub *hub;
+    struct MHD_Connection *conn;
+    bus_sub *sub;
+    buf out;
+    size_t out_off;
+    uint64_t last_sent;   /* highest version sent (events at or below it are skipped) */
+    uint64_t replay_next; /* next stored version to replay; 0 when replay is done */
+    uint64_t replay_end;
+    int sent_initial;
+    int suspended; /* under hub->mu */
+    int64_t last_write_ms;
+} sse_client;
+
+struct sse_hub {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    sse_client *clients;
+    pipeline *pl;
+    bus *bus;
+    metrics *m;
+    atomic_llong heartbeat_ms;
+    atomic_int closing;
+    int stop_thread;
+    pthread_t hb_thread;
+    int hb_started;
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Resumes every suspended client (called with hub->mu held). */
+static void resume_all_locked(sse_hub *h)
+{
+    for (sse_client *c = h->clients; c; c = c->next) {
+        if (c->suspended) {
+            c->suspended = 0;
+            MHD_resume_connection(c->conn);
+        }
+    }
+}
+
+static void on_publish(void *ctx)
+{
+    sse_hub *h = ctx;
+    pthread_mutex_lock(&h->mu);
+    resume_all_locked(h);
+    pthread_mutex_unlock(&h->mu);
+}
+
+static void *heartbeat_main(void *arg)
+{
+    sse_hub *h = arg;
+    pthread_setname_np(pthread_self(), "svcr-sse-hb");
+    pthread_mutex_lock(&h->mu);
+    while (!h->stop_thread) {
+        int64_t hb = atomic_load(&h->heartbeat_ms);
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t wait = hb > 0 ? hb / 2 : 1000;
+        if (wait < 50)
+            wait = 50;
+        ts.tv_sec += wait / 1000;
+        ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&h->cv, &h->mu, &ts);
+        if (h->stop_thread)
+            break;
+        int64_t now = mono_ms();
+        for (sse_client *c = h->clients; c; c = c->next) {
+            if (c->suspended && now - c->last_write_ms >= hb) {
+                c->suspended = 0;
+                MHD_resume_connection(c->conn);
+            }
+        }
+    }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+sse_hub *sse_hub_new(pipeline *pl, bus *b, metrics *m, int64_t heartbeat_ms)
+{
+    sse_hub *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    h->pl = pl;
+    h->bus = b;
+    h->m = m;
+    atomic_init(&h->heartbeat_ms, heartbeat_ms > 0 ? heartbeat_ms : 15000);
+    if (b)
+        bus_set_notify(b, on_publish, h);
+    h->hb_started = pthread_create(&h->hb_thread, NULL, heartbeat_main, h) == 0;
+    return h;
+}
+
+void sse_hub_set_heartbeat(sse_hub *h, int64_t heartbeat_ms)
+{
+    if (h && heartbeat_ms > 0)
+        atomic_store(&h->heartbeat_ms, heartbeat_ms);
+}
+
+void sse_hub_close(sse_hub *h)
+{
+    if (!h)
+        return;
+    atomic_store(&h->closing, 1);
+    pthread_mutex_lock(&h->mu);
+    resume_all_locked(h);
+    pthread_mutex_unlock(&h->mu);
+}
+
+void sse_hub_free(sse_hub *h)
+{
+    if (!h)
+        return;
+    if (h->bus)
+        bus_set_notify(h->bus, NULL, NULL);
+    pthread_mutex_lock(&h->mu);
+    h->stop_thread = 1;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    if (h->hb_started)
+        pthread_join(h->hb_thread, NULL);
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}
+
+static void put_event(sse_client *c, const char *type, const bus_event *e)
+{
+    buf_printf(&c->out,
+               "id: %llu\nevent: %s\ndata: {\"version\":%llu,\"payload_b3\":\"%s\","
+               "\"committed_at\":%s%s%s,\"corr_id\":\"%s\"}\n\n",
+               (unsigned long long)e->version, type, (unsigned long long)e->version,
+               e->payload_b3, e->committed_at[0] ? "\"" : "",
+               e->committed_at[0] ? e->committed_at : "null", e->committed_at[0] ? "\"" : "",
+               e->corr_id);
+    if (e->version > c->last_sent)
+        c->last_sent = e->version;
+}
+
+/* The current head as an event (for reconcile and for the first event of a fresh stream). */
+static void head_event(sse_hub *h, bus_event *e)
+{
+    head_snap *hs = pipeline_head(h->pl);
+    if (pipeline_version_event(h->pl, hs->version, e) != SVCR_OK) {
+        memset(e, 0, sizeof *e);
+        e->version = hs->version;
+        memcpy(e->payload_b3, hs->payload_b3, sizeof e->payload_b3);
+        memcpy(e->committed_at, hs->committed_at, sizeof e->committed_at);
+    }
+    head_snap_release(hs);
+}
+
+static void reconcile(sse_client *c)
+{
+    bus_event e;
+    head_event(c->hub, &e);
+    put_event(c, "registry.reconcile", &e);
+    c->last_sent = e.version;
+    c->replay_next = 0;
+    metrics_bus_lagged(c->hub->m);
+}
+
+/* Appends whatever is due to c->out. */
+static void fill(sse_client *c)
+{
+    sse_hub *h = c->hub;
+    if (!c->sent_initial) {
+        c->sent_initial = 1;
+        buf_puts(&c->out, "retry: 2000\n\n");
+        if (!c->replay_next) {
+            bus_event e;
+            head_event(h, &e);
+            if (e.version > 0)
+                put_event(c, "registry.update", &e);
+            else
+                c->last_sent = 0;
+        }
+    }
+    while (c->replay_next && c->replay_next <= c->replay_end && c->out.len < 32768) {
+        bus_event e;
+        svcr_code code = pipeline_version_event(h->pl, c->replay_next, &e);
+        if (code != SVCR_OK) { /* history is gone (pruned) or unreadable: reconcile */
+            reconcile(c);
+            break;
+        }
+        put_event(c, "registry.update", &e);
+        c->replay_next++;
+    }
+    if (c->replay_next > c->replay_end)
+        c->replay_next = 0;
+    if (c->replay_next)
+        return;
+    for (int i = 0; i < 64 && c->out.len < 32768; i++) {
+        bus_event e;
+        bus_next_status st = bus_next(c->sub, &e, 0);
+        if (st == BUS_EMPTY)
+            break;
+        if (st == BUS_LAGGED) {
+            reconcile(c);
+            continue;
+        }
+        if (e.version > c->last_sent)
+            put_event(c, "registry.update", &e);
+    }
+}
+
+static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
+{
+    (void)pos;
+    sse_client *c = cls;
+    sse_hub *h = c->hub;
+    for (;;) {
+        if (c->out_off < c->out.len) {
+            size_t n = c->out.len - c->out_off;
+            if (n > max)
+                n = max;
+            memcpy(out, c->out.data + c->out_off, n);
+            c->out_off += n;
+            c->last_write_ms = mono_ms();
+            return (ssize_t)n;
+        }
+        buf_reset(&c->out);
+        c->out_off = 0;
+        if (atomic_load(&h->closing))
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        fill(c);
+        if (c->out.len)
+            continue;
+        if (mono_ms() - c->last_write_ms >= atomic_load(&h->heartbeat_ms)) {
+            buf_puts(&c->out, ": hb\n\n");
+            continue;
+        }
+        /* Nothing to send: suspend, unless an event slipped in (checked under the lock the
+         * publisher's hook takes, so no wake-up is lost). */
+        pthread_mutex_lock(&h->mu);
+        bus_event probe;
+        bus_next_status st = bus_next(c->sub, &probe, 0);
+        if (st != BUS_EMPTY || atomic_load(&h->closing)) {
+            pthread_mutex_unlock(&h->mu);
+            if (st == BUS_LAGGED)
+                reconcile(c);
+            else if (st == BUS_EVENT && probe.version > c->last_sent)
+                put_event(c, "registry.update", &probe);
+            continue;
+        }
+        c->suspended = 1;
+        MHD_suspend_connection(c->conn);
+        pthread_mutex_unlock(&h->mu);
+        return 0;
+    }
+}
+
+static void release(void *cls)
+{
+    sse_client *c = cls;
+    sse_hub *h = c->hub;
+    pthread_mutex_lock(&h->mu);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        h->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&h->mu);
+    bus_unsubscribe(c->sub);
+    buf_free(&c->out);
+    metrics_sse_clients_add(h->m, -1);
+    free(c);
+}
+
+struct MHD_Response *sse_open(sse_hub *h, struct MHD_Connection *conn, int has_from,
+                              uint64_t from)
+{
+    sse_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->hub = h;
+    c->conn = conn;
+    c->sub = h->bus ? bus_subscribe(h->bus) : NULL;
+    if (!c->sub) {
+        free(c);
+        return NULL;
+    }
+    c->last_write_ms = mono_ms();
+    /* A fixed, modest kernel send buffer: a client that stops reading stalls after ~32 KiB
+     * instead of the megabytes loopback auto-tuning allows, so it falls behind the bus bound
+     * and is told to reconcile (SPEC §6), and 10,000 streams cost bounded kernel memory. */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci) {
+        int sndbuf = 32768;
+        setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    }
+    head_snap *hs = pipeline_head(h->pl);
+    if (has_from) {
+        c->last_sent = from;
+        if (from < hs->version) {
+            c->replay_next = from + 1;
+            c->replay_end = hs->version;
+        }
+    }
+    head_snap_release(hs);
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, reader, c,
+                                                               release);
+    if (!r) {
+        bus_unsubscribe(c->sub);
+        free(c);
+        return NULL;
+    }
+    MHD_add_response_header(r, "X-Accel-Buffering", "no");
+    pthread_mutex_lock(&h->mu);
+    c->next = h->clients;
+    if (h->clients)
+        h->clients->prev = c;
+    h->clients = c;
+    pthread_mutex_unlock(&h->mu);
+    metrics_sse_clients_add(h->m, 1);
+    return r;
+}

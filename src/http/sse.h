@@ -1,0 +1,29 @@
+/* sse.h - GET /registry/stream (SPEC §6): replay from Last-Event-ID / ?from=, then live bus
+ * events, reconcile on lag, heartbeats; idle streams are suspended and cost no thread. */
+#ifndef SVCR_HTTP_SSE_H
+#define SVCR_HTTP_SSE_H
+
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include "bus/bus.h"
+#include "observability/metrics.h"
+#include "pipeline/pipeline.h"
+
+typedef struct sse_hub sse_hub;
+
+/* A hub over the bus (installs the bus notify hook) with a heartbeat thread. NULL on OOM. */
+sse_hub *sse_hub_new(pipeline *pl, bus *b, metrics *m, int64_t heartbeat_ms);
+void sse_hub_set_heartbeat(sse_hub *h, int64_t heartbeat_ms);
+/* Ends every stream (they finish at their next wake-up) and resumes suspended ones, so the
+ * daemon can stop. */
+void sse_hub_close(sse_hub *h);
+/* Frees the hub after the daemon stopped (every stream is gone). */
+void sse_hub_free(sse_hub *h);
+/* A streaming response for a new client on `conn`. has_from: resume after version `from`.
+ * NULL on OOM. */
+struct MHD_Response *sse_open(sse_hub *h, struct MHD_Connection *conn, int has_from,
+                              uint64_t from);
+
+#endif

@@ -1,0 +1,282 @@
+/* harness.c - black-box server harness (see harness.h). */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "crypto/codec.h"
+
+static const char *bin_path(void)
+{
+    static char path[1024];
+    const char *env = getenv("SVCR_BIN");
+    if (env && *env)
+        return env;
+    const char *root = getenv("SVCR_ROOT");
+    snprintf(path, sizeof path, "%s/build/svc-registry", root && *root ? root : ".");
+    return path;
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    assert_true(fd >= 0);
+    size_t n = strlen(text);
+    assert_int_equal(write(fd, text, n), (ssize_t)n);
+    close(fd);
+}
+
+static unsigned free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+void srv_prepare(srv *s, size_t n, unsigned m)
+{
+    memset(s, 0, sizeof *s);
+    crypto_init();
+    char tmpl[] = "/tmp/svcr-it-XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    snprintf(s->dir, sizeof s->dir, "%s", tmpl);
+    snprintf(s->data_dir, sizeof s->data_dir, "%s/data", s->dir);
+    snprintf(s->log_path, sizeof s->log_path, "%s/server.log", s->dir);
+    snprintf(s->roots_path, sizeof s->roots_path, "%s/trust-roots.json", s->dir);
+    snprintf(s->keys_path, sizeof s->keys_path, "%s/root-keys.json", s->dir);
+    fx_keys_make(&s->gov, n, m, 1);
+    char *roots = fx_signer_set_json(&s->gov);
+    write_file(s->roots_path, roots, 0600);
+    free(roots);
+    uint8_t secret[32];
+    char b64[64], keys[256];
+    for (int i = 0; i < 32; i++)
+        secret[i] = (uint8_t)(i * 7 + 3);
+    b64_encode(secret, sizeof secret, b64, sizeof b64, B64_STD);
+    snprintf(keys, sizeof keys, "{\"keys\":[{\"id\":\"k1\",\"secret\":\"%s\"}]}", b64);
+    write_file(s->keys_path, keys, 0600);
+    char err[256];
+    assert_int_equal(auth_keys_load(s->keys_path, &s->keys, err, sizeof err), 0);
+}
+
+static int healthy(srv *s)
+{
+    http_resp r;
+    int ok = http_get(s, "/healthz", &r) == 0 && r.status == 200;
+    http_resp_free(&r);
+    return ok;
+}
+
+void srv_start(srv *s, const char *const *extra)
+{
+    s->port = free_port();
+    char bind[64];
+    snprintf(bind, sizeof bind, "127.0.0.1:%u", s->port);
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = bin_path();
+    argv[n++] = "--bind";
+    argv[n++] = bind;
+    argv[n++] = "--data-dir";
+    argv[n++] = s->data_dir;
+    argv[n++] = "--trust-roots";
+    argv[n++] = s->roots_path;
+    argv[n++] = "--root-keys";
+    argv[n++] = s->keys_path;
+    argv[n++] = "--log-level";
+    argv[n++] = "info";
+    for (int i = 0; extra && extra[i] && n < 62; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(s->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, STDERR_FILENO);
+            dup2(fd, STDOUT_FILENO);
+        }
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    s->pid = pid;
+    for (int i = 0; i < 200; i++) {
+        if (healthy(s))
+            return;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            s->pid = 0;
+            fail_msg("server exited during startup (status %d); log: %s", st, s->log_path);
+        }
+        struct timespec ts = {0, 50000000};
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("server did not become healthy in 10 s; log: %s", s->log_path);
+}
+
+int srv_stop(srv *s)
+{
+    if (!s->pid)
+        return 0;
+    kill(s->pid, SIGTERM);
+    for (int i = 0; i < 200; i++) {
+        int st;
+        if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+            s->pid = 0;
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        struct timespec ts = {0, 50000000};
+        nanosleep(&ts, NULL);
+    }
+    srv_kill(s);
+    return -1;
+}
+
+void srv_kill(srv *s)
+{
+    if (!s->pid)
+        return;
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, NULL, 0);
+    s->pid = 0;
+}
+
+void srv_cleanup(srv *s)
+{
+    srv_stop(s);
+    auth_keys_free(s->keys);
+    s->keys = NULL;
+    if (s->dir[0] && !getenv("SVCR_KEEP_TEST_DIRS"))
+        fx_rmrf(s->dir);
+}
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ud)
+{
+    return buf_append(ud, p, sz * n) == 0 ? sz * n : 0;
+}
+
+int http_do(const srv *s, const char *method, const char *path, const char *const *headers,
+            const char *body, size_t body_len, http_resp *r)
+{
+    memset(r, 0, sizeof *r);
+    CURL *c = curl_easy_init();
+    if (!c)
+        return -1;
+    char url[1024];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", s->port, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    struct curl_slist *hl = NULL;
+    for (int i = 0; headers && headers[i]; i++)
+        hl = curl_slist_append(hl, headers[i]);
+    hl = curl_slist_append(hl, "Expect:");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK)
+        return -1;
+    if (r->body.len)
+        r->json = json_loadb(r->body.data, r->body.len, 0, NULL);
+    return 0;
+}
+
+void http_resp_free(http_resp *r)
+{
+    buf_free(&r->body);
+    buf_free(&r->headers);
+    json_decref(r->json);
+    r->json = NULL;
+}
+
+int http_header(const http_resp *r, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    for (const char *p = r->headers.data; p && *p;) {
+        const char *eol = strstr(p, "\r\n");
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (len > n && strncasecmp(p, name, n) == 0 && p[n] == ':') {
+            const char *v = p + n + 1;
+            while (*v == ' ')
+                v++;
+            size_t vl = len - (size_t)(v - p);
+            if (vl >= cap)
+                vl = cap - 1;
+            memcpy(out, v, vl);
+            out[vl] = '\0';
+            return 0;
+        }
+        p = eol ? eol + 2 : p + len;
+    }
+    return -1;
+}
+
+const char *http_err_code(const http_resp *r)
+{
+    const char *c = json_string_value(json_object_get(json_object_get(r->json, "error"), "code"));
+    return c ? c : "";
+}
+
+char *srv_token(const srv *s, const char *scopes, long ttl_s, const char *signer_id,
+                const char *proposal)
+{
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s", scopes);
+    const char *list[8];
+    size_t n = 0;
+    for (char *tok = strtok(tmp, " "); tok && n < 8; tok = strtok(NULL, " "))
+        list[n++] = tok;
+    char *out = NULL;
+    assert_int_equal(auth_mint(s->keys, "k1", list, n, (int64_t)time(NULL) + ttl_s, signer_id,
+                               proposal, &out),
+                     0);
+    return out;
+}
+
+int http_post(const srv *s, const char *path, const char *token, const char *body, http_resp *r)
+{
+    char auth[4096];
+    const char *h[3] = {"Content-Type: application/json", NULL, NULL};
+    if (token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        h[1] = auth;
+    }
+    return http_do(s, "POST", path, h, body ? body : "", body ? strlen(body) : 0, r);
+}
+
+int http_get(const srv *s, const char *path, http_resp *r)
+{
+    return http_do(s, "GET", path, NULL, NULL, 0, r);
+}

@@ -1,0 +1,66 @@
+/* harness.h - black-box test harness: starts the real build/svc-registry on a loopback port
+ * with a temp data dir, talks HTTP to it with libcurl, stops it by PID. */
+#ifndef SVCR_TEST_HARNESS_H
+#define SVCR_TEST_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "auth/macaroon.h"
+#include "interop/buf.h"
+#include "../../unit/helpers/gov_fixture.h"
+
+typedef struct srv {
+    pid_t pid;
+    unsigned port;
+    char dir[256];      /* temp dir holding data/, keys, log */
+    char data_dir[300];
+    char log_path[300];
+    char roots_path[300];
+    char keys_path[300];
+    fx_keys gov;        /* trust-root signers */
+    auth_keys *keys;    /* root keys for minting */
+    char *extra_args[16];
+} srv;
+
+/* Prepares dir, trust roots (n signers, quorum m) and root keys; does not start. */
+void srv_prepare(srv *s, size_t n, unsigned m);
+/* Starts (or restarts) the binary with its standard flags plus `extra` (NULL-terminated list,
+ * may be NULL) and waits for /healthz. Fails the test if it does not come up in 10 s. */
+void srv_start(srv *s, const char *const *extra);
+/* SIGTERM, waits; returns the exit status (or -1 if it had to be killed). */
+int srv_stop(srv *s);
+/* SIGKILL and reap. */
+void srv_kill(srv *s);
+/* Stops if running and removes the temp dir. */
+void srv_cleanup(srv *s);
+
+typedef struct http_resp {
+    long status;
+    buf body;
+    buf headers; /* raw header block */
+    json_t *json; /* parsed body (NULL if not JSON) */
+} http_resp;
+
+/* One request. `headers` is a NULL-terminated list of "Name: value" (may be NULL); body may be
+ * NULL. Returns 0, or -1 on a transport error. */
+int http_do(const srv *s, const char *method, const char *path, const char *const *headers,
+            const char *body, size_t body_len, http_resp *r);
+void http_resp_free(http_resp *r);
+/* Value of a response header (case-insensitive) copied into out; 0 if found, -1 if not. */
+int http_header(const http_resp *r, const char *name, char *out, size_t cap);
+/* error.code of an error envelope, or "" */
+const char *http_err_code(const http_resp *r);
+
+/* A capability for `scope` (space-separated scopes), valid for ttl_s seconds, with optional
+ * signer/proposal caveats. Caller frees. */
+char *srv_token(const srv *s, const char *scopes, long ttl_s, const char *signer_id,
+                const char *proposal);
+/* POST with JSON content type and a Bearer token (token may be NULL). */
+int http_post(const srv *s, const char *path, const char *token, const char *body, http_resp *r);
+int http_get(const srv *s, const char *path, http_resp *r);
+
+#endif
