@@ -1,8 +1,8 @@
 /* bench_pipeline.c - durable governance cycles/s (LMDB, fsync on) with K = 1, 8, 64 clients. */
 /*
  * Prints one JSON object per line for scripts/bench.sh. Usage: bench_pipeline [seconds-per-K]
- * (default 5). The store lives in a temp dir under the current directory (never /tmp, which may
- * be tmpfs; the filesystem type is printed as "fs") and is removed afterwards.
+ * (default 5). The store lives in a temp dir under the current directory (build/ if present;
+ * never /tmp, which may be tmpfs; the filesystem type is printed as "fs"), removed afterwards.
  *
  * What a cycle is: propose -> 3 approvals -> commit against a 3-of-5 Ed25519 signer set. The
  * client thread signs each approval itself (real signatures over the payload_b3 the propose
@@ -20,7 +20,7 @@
  * (K requests in flight at every step: what the group commit batches); then all K commit at
  * once: exactly one wins (201) and K-1 are refused with 409 ChainMismatch (refused commits are
  * audited, so they too are durable writes). A round is K complete cycles, 5K durable writes and
- * one committed version. We report both rates, and the parent reading these numbers should too:
+ * one committed version. We report both rates; whoever quotes these numbers should too:
  *   cycles_per_s     complete cycles per second (every step acknowledged; one per round commits)
  *   versions_per_s   committed versions (HEAD advances) per second
  *   ops_per_s        durable writes per second: operations the committer applied (stats.ops)
@@ -358,9 +358,13 @@ int main(int argc, char **argv)
     if (crypto_init() != 0)
         return 1;
     log_configure(1, LOG_WARN); /* one info line per write would measure stderr */
-    char root[] = "./.bench_pipeline.XXXXXX";
+    /* build/ (git-ignored) when run from the repository root, as bench.sh does; else "." */
+    struct stat sb;
+    char root[64];
+    snprintf(root, sizeof root, "%s/.bench_pipeline.XXXXXX",
+             stat("build", &sb) == 0 && S_ISDIR(sb.st_mode) ? "build" : ".");
     if (!mkdtemp(root)) {
-        perror("bench_pipeline: mkdtemp in the current directory");
+        perror("bench_pipeline: mkdtemp under the current directory");
         return 1;
     }
     const char *fs = fs_name(root);
@@ -374,7 +378,7 @@ int main(int argc, char **argv)
     const size_t ks[] = {1, 8, 64};
     int rc = 0;
     for (size_t i = 0; i < sizeof ks / sizeof *ks && rc == 0; i++) {
-        char dir[64];
+        char dir[96];
         snprintf(dir, sizeof dir, "%s/k%zu", root, ks[i]);
         rc = bench_k(&keys, dir, ks[i], secs, fs);
     }

@@ -135,6 +135,26 @@ static int open_pipeline(registry_runtime *rt)
     return 0;
 }
 
+/* SVCR_FAULT_INJECT=KIND[:COUNT] (write|sync|enospc; COUNT default 1, -1 = until restart) arms
+ * the store's fault hook once the registry is open, so black-box tests can make the next write
+ * transactions fail. It can only make writes fail, never succeed (see docs/DECISIONS.md). */
+static void arm_fault_injection(registry_runtime *rt)
+{
+    const char *spec = getenv("SVCR_FAULT_INJECT");
+    if (!spec || !*spec)
+        return;
+    store_fault f = strncmp(spec, "write", 5) == 0    ? STORE_FAULT_WRITE
+                    : strncmp(spec, "sync", 4) == 0   ? STORE_FAULT_SYNC
+                    : strncmp(spec, "enospc", 6) == 0 ? STORE_FAULT_ENOSPC
+                                                      : STORE_FAULT_NONE;
+    const char *colon = strchr(spec, ':');
+    int count = colon ? atoi(colon + 1) : 1;
+    if (f == STORE_FAULT_NONE)
+        return;
+    rt->st->ops->fault_arm(rt->st, f, count);
+    log_msg(LOG_WARN, "fault_injection", "armed %s for %d write transaction(s)", spec, count);
+}
+
 static void reload(registry_runtime *rt, int argc, char **argv, char **envp)
 {
     svcr_config next;
@@ -244,6 +264,7 @@ int main(int argc, char **argv, char **envp)
         auth_keys_free(rt.keys);
         return rc;
     }
+    arm_fault_injection(&rt);
     http_opts ho = {.bind_addr = rt.cfg.bind_addr,
                     .metrics_addr = rt.cfg.metrics_addr,
                     .max_conns = rt.cfg.max_conns,

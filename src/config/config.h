@@ -126,16 +126,16 @@ typedef enum {
 #define CFG_F_SECRET 2u /* never printed as is */
 
 typedef struct cfg_key {
-    const char *name;   /* "limits.rps": section "." key, or a bare top-level key */
+    const char *name; /* "limits.rps": section "." key, or a bare top-level key */
     cfg_type type;
-    size_t offset;      /* into svcr_config */
-    size_t size;        /* of the field */
-    unsigned flags;     /* CFG_F_* */
-    const char *def;    /* default, in the env/flag text syntax */
-    uint64_t min, max;  /* numeric range (durations in ms, sizes in bytes), inclusive */
+    size_t offset;              /* into svcr_config */
+    size_t size;                /* of the field */
+    unsigned flags;             /* CFG_F_* */
+    const char *def;            /* default, in the env/flag text syntax */
+    uint64_t min, max;          /* numeric range (durations in ms, sizes in bytes), inclusive */
     const char *const *choices; /* CFG_T_ENUM: NULL-terminated value names */
-    const char *alias;  /* short flag name without "--" ("bind"), or NULL */
-    const char *doc;    /* one line for --help and docs/CONFIG.md */
+    const char *alias;          /* short flag name without "--" ("bind"), or NULL */
+    const char *doc;            /* one line for --help and docs/CONFIG.md */
 } cfg_key;
 
 /* The key table, in print order (top-level keys first, then each section contiguously); *n gets
@@ -225,8 +225,8 @@ int cfg_load(int argc, char **argv, char **envp, svcr_config *out, cfg_action *a
 #define CFG_ERR_INVALID (-2) /* every value parsed, but a rule (range, cross-key) fails */
 
 /* cfg_load that tells the failing stage apart: returns 0, CFG_ERR_PARSE or CFG_ERR_INVALID. */
-int cfg_build(int argc, char **argv, char **envp, svcr_config *out, cfg_action *action,
-              char *err, size_t errcap);
+int cfg_build(int argc, char **argv, char **envp, svcr_config *out, cfg_action *action, char *err,
+              size_t errcap);
 
 /* SIGHUP: builds a new snapshot from the same argv (whose flags keep their precedence), the
  * current envp and the file re-read. Only CFG_F_RELOAD keys may differ from *cur. Returns 0 with

@@ -76,8 +76,7 @@ static int scan_argv(int argc, char **argv, cli *c, char *err, size_t cap)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
-            return lfail(err, cap, CFG_ERR_PARSE, "unexpected argument \"%.64s\" (see --help)",
-                         a);
+            return lfail(err, cap, CFG_ERR_PARSE, "unexpected argument \"%.64s\" (see --help)", a);
         const char *name = a + 2, *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         if (is_action(name, len, "help") || is_action(name, len, "version") ||
@@ -112,8 +111,10 @@ static int scan_argv(int argc, char **argv, cli *c, char *err, size_t cap)
         s->value = value;
         snprintf(s->flag, sizeof s->flag, "--%.*s", (int)len, name);
     }
-    c->action = want_help ? CFG_HELP : want_version ? CFG_VERSION : want_print ? CFG_PRINT
-                                                                               : CFG_RUN;
+    c->action = want_help      ? CFG_HELP
+                : want_version ? CFG_VERSION
+                : want_print   ? CFG_PRINT
+                               : CFG_RUN;
     return 0;
 }
 
@@ -231,8 +232,8 @@ static int read_file(const char *path, char **data, size_t *len, char *err, size
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX) {
         close(fd);
-        return lfail(err, cap, CFG_ERR_PARSE,
-                     "config file %s: not a regular file of at most 1 MiB", path);
+        return lfail(err, cap, CFG_ERR_PARSE, "config file %s: not a regular file of at most 1 MiB",
+                     path);
     }
     char *buf = malloc((size_t)st.st_size + 1);
     size_t n = 0;
@@ -277,8 +278,8 @@ static int apply_file(const char *path, svcr_config *c, char *err, size_t cap)
     cfg_toml_handler h = {on_section, on_keyval, &fc};
     char perr[1024];
     if (cfg_toml_parse(data, len, &h, perr, sizeof perr) != 0)
-        rc = lfail(err, cap, fc.range_error ? CFG_ERR_INVALID : CFG_ERR_PARSE,
-                   "config file %s: %s", path, perr);
+        rc = lfail(err, cap, fc.range_error ? CFG_ERR_INVALID : CFG_ERR_PARSE, "config file %s: %s",
+                   path, perr);
     free(data);
     return rc;
 }
@@ -326,8 +327,8 @@ static int apply_flags(const cli *cl, svcr_config *c, char *err, size_t cap)
     return 0;
 }
 
-int cfg_build(int argc, char **argv, char **envp, svcr_config *out, cfg_action *action,
-              char *err, size_t errcap)
+int cfg_build(int argc, char **argv, char **envp, svcr_config *out, cfg_action *action, char *err,
+              size_t errcap)
 {
     cli cl;
     if (err && errcap)

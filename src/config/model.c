@@ -81,8 +81,8 @@ static const cfg_key keys[] = {
         .doc = "PostgreSQL connection string (storage.kind = postgres); password redacted"),
     KEY(storage.checkpoint_interval, CFG_T_DURATION, .def = "10m", .min = MS_S, .max = 30 * MS_D,
         .doc = "time between store checkpoints"),
-    KEY(storage.verify_last_k, CFG_T_U64, .def = "1000", .min = 1,
-        .max = UINT64_C(1000000000000), .doc = "versions re-verified before read-ready"),
+    KEY(storage.verify_last_k, CFG_T_U64, .def = "1000", .min = 1, .max = UINT64_C(1000000000000),
+        .doc = "versions re-verified before read-ready"),
     KEY(retention.by_age, CFG_T_DURATION, .flags = R, .def = "30d", .max = 36500 * MS_D,
         .doc = "bodies older than this may be pruned (checkpointed range only); 0 = no limit"),
     KEY(retention.by_count, CFG_T_U64, .flags = R, .def = "10000", .max = INT64_MAX,
@@ -152,7 +152,7 @@ void cfg_key_flag_name(const cfg_key *k, char *out, size_t cap)
     out[n] = '\0';
 }
 
-/* ---- scalar codecs ---------------------------------------------------------------------------- */
+/* ---- scalar codecs --------------------------------------------------------------------------- */
 
 /* Decimal digits only, no sign, no leading zeros; 0 and the value, or -1 (also on overflow). */
 static int parse_uint(const char *s, size_t len, uint64_t *out)
@@ -257,7 +257,7 @@ void cfg_format_size(uint64_t bytes, char *out, size_t cap)
         snprintf(out, cap, "%" PRIu64 "B", bytes);
 }
 
-/* ---- DSN redaction ---------------------------------------------------------------------------- */
+/* ---- DSN redaction --------------------------------------------------------------------------- */
 
 typedef struct out_buf {
     char *p;
@@ -385,7 +385,7 @@ void cfg_redact_dsn(const char *dsn, char *out, size_t cap)
     }
 }
 
-/* ---- setting a key from text ------------------------------------------------------------------ */
+/* ---- setting a key from text ----------------------------------------------------------------- */
 
 static int key_fail(char *err, size_t cap, const cfg_key *k, int rc, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -541,8 +541,7 @@ int cfg_key_set(svcr_config *c, const cfg_key *k, const char *text, char *err, s
         return 0;
     case CFG_T_U32:
     case CFG_T_U64:
-        if (parse_uint(text, strlen(text), &u) != 0 ||
-            (k->type == CFG_T_U32 && u > UINT32_MAX)) {
+        if (parse_uint(text, strlen(text), &u) != 0 || (k->type == CFG_T_U32 && u > UINT32_MAX)) {
             quoted(text, q);
             return key_fail(err, errcap, k, -1, "expected a decimal integer (got \"%s\")", q);
         }
@@ -583,7 +582,7 @@ int cfg_key_set(svcr_config *c, const cfg_key *k, const char *text, char *err, s
     return key_fail(err, errcap, k, -1, "unknown key type");
 }
 
-/* ---- formatting, comparing -------------------------------------------------------------------- */
+/* ---- formatting, comparing ------------------------------------------------------------------- */
 
 /* Appends s as a TOML basic string. */
 static void put_toml_string(out_buf *o, const char *s)
@@ -620,7 +619,7 @@ const char *cfg_key_enum_name(const cfg_key *k, const svcr_config *c)
 int cfg_key_format(const cfg_key *k, const svcr_config *c, bool redact, char *out, size_t cap)
 {
     out_buf o = {out, cap, 0, 0};
-    char tmp[CFG_DSN_MAX];
+    char tmp[2 * CFG_DSN_MAX]; /* a redacted DSN may be longer than the original */
     if (cap)
         out[0] = '\0';
     const void *f = cfield(k, c);
@@ -744,7 +743,7 @@ int cfg_key_equal(const cfg_key *k, const svcr_config *a, const svcr_config *b)
     }
 }
 
-/* ---- the model -------------------------------------------------------------------------------- */
+/* ---- the model ------------------------------------------------------------------------------- */
 
 void cfg_defaults(svcr_config *c)
 {

@@ -18,12 +18,12 @@ typedef enum { CFG_TOML_STRING, CFG_TOML_INTEGER, CFG_TOML_BOOLEAN, CFG_TOML_ARR
 
 typedef struct cfg_toml_value {
     cfg_toml_kind kind;
-    const char *str;                     /* STRING: NUL-terminated UTF-8, never contains NUL */
+    const char *str; /* STRING: NUL-terminated UTF-8, never contains NUL */
     size_t str_len;
-    int64_t i;                           /* INTEGER */
-    bool b;                              /* BOOLEAN */
-    size_t n;                            /* ARRAY: element count */
-    const struct cfg_toml_value *items;  /* ARRAY: all STRING or all INTEGER */
+    int64_t i;                          /* INTEGER */
+    bool b;                             /* BOOLEAN */
+    size_t n;                           /* ARRAY: element count */
+    const struct cfg_toml_value *items; /* ARRAY: all STRING or all INTEGER */
 } cfg_toml_value;
 
 /* Callbacks; both borrow their arguments for the call only. Return 0 to go on, or -1 having

@@ -59,8 +59,8 @@ static int valid_hostname(const char *h)
             label = 0;
             continue;
         }
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '-';
+        int ok =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
         if (!ok || (label == 0 && c == '-'))
             return 0;
         label++;
@@ -106,8 +106,8 @@ int cfg_split_addr(const char *addr, char *host, size_t hostcap, uint16_t *port)
     return parse_port(colon + 1, port);
 }
 
-static int check_addr(const char *key, const char *addr, int allow_port0, uint16_t *port,
-                      char *err, size_t cap)
+static int check_addr(const char *key, const char *addr, int allow_port0, uint16_t *port, char *err,
+                      size_t cap)
 {
     char host[CFG_ADDR_MAX];
     if (cfg_split_addr(addr, host, sizeof host, port) != 0)

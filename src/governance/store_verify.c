@@ -19,8 +19,8 @@
 #include "interop/jcs.h"
 
 #define SV_MAX_THREADS 16
-#define SV_MIN_RANGE 256        /* versions or audit records per task, at least */
-#define SV_TASKS_PER_THREAD 4   /* smaller tasks than threads: a slow range does not idle others */
+#define SV_MIN_RANGE 256      /* versions or audit records per task, at least */
+#define SV_TASKS_PER_THREAD 4 /* smaller tasks than threads: a slow range does not idle others */
 #define SV_PROGRESS_NS 100000000L
 #define SV_META_TRUST_ROOTS "trust_roots"
 
@@ -32,10 +32,10 @@ typedef enum sv_kind { SV_VERSIONS, SV_AUDIT } sv_kind;
 /* One contiguous range of versions or audit seqs, verified by one worker. */
 typedef struct sv_task {
     sv_kind kind;
-    uint64_t from, to;   /* inclusive */
-    uint64_t failed_at;  /* first failing version / seq of this range, 0: none */
+    uint64_t from, to;  /* inclusive */
+    uint64_t failed_at; /* first failing version / seq of this range, 0: none */
     int storage_error;
-    int reached_end;     /* verified through `to` */
+    int reached_end;             /* verified through `to` */
     char end_b3[B3_TAG_LEN + 1]; /* versions: payload_b3 of `to` once reached */
     int64_t end_committed_at_ms;
     char message[320];
@@ -145,8 +145,8 @@ static void sv_run_versions(sv_shared *sh, sv_task *t)
     int rc = st->ops->iter_versions(st, t->from, sv_version_cb, &c);
     uint64_t next = c.cv.next_version;
     if (rc < 0)
-        sv_fail(sh, t, next, 1, "version %llu: cannot read the store: %s",
-                (unsigned long long)next, store_status_str(rc));
+        sv_fail(sh, t, next, 1, "version %llu: cannot read the store: %s", (unsigned long long)next,
+                store_status_str(rc));
     else if (!t->failed_at && next <= t->to && next <= atomic_load(&sh->first_bad_version))
         sv_fail(sh, t, next, 0, "version %llu is missing", (unsigned long long)next);
     if (!t->failed_at && next == t->to + 1) {
@@ -416,8 +416,7 @@ static int sv_check_head(sv_shared *sh, const store_head *h, store_verify_result
     if (rh != STORE_NOTFOUND || rv != STORE_NOTFOUND) {
         out->head_mismatch = 1;
         return sv_result_fail(out, 0, "HEAD: version %llu is stored beyond HEAD (version %llu)",
-                              (unsigned long long)(h->version + 1),
-                              (unsigned long long)h->version);
+                              (unsigned long long)(h->version + 1), (unsigned long long)h->version);
     }
     return STORE_VERIFY_OK;
 }
@@ -469,8 +468,9 @@ int store_verify_all(store *st, const store_verify_opts *o, store_verify_result 
     if (sv_load_roots(st, &roots, out) != STORE_VERIFY_OK)
         return STORE_VERIFY_FAILED;
     if (!roots && h.version > 0)
-        return sv_result_fail(out, 0, "trust roots: history exists (HEAD is version %llu) but "
-                                      "the store records no trust roots",
+        return sv_result_fail(out, 0,
+                              "trust roots: history exists (HEAD is version %llu) but "
+                              "the store records no trust roots",
                               (unsigned long long)h.version);
 
     unsigned threads = sv_threads(o);

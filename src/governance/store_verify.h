@@ -20,22 +20,22 @@ typedef struct store_verify_progress {
 typedef void (*store_verify_progress_cb)(void *ctx, const store_verify_progress *p);
 
 typedef struct store_verify_opts {
-    unsigned threads; /* worker threads; 0: one per online CPU (at most 16) */
+    unsigned threads;                  /* worker threads; 0: one per online CPU (at most 16) */
     store_verify_progress_cb progress; /* may be NULL */
     void *progress_ctx;
 } store_verify_opts;
 
 typedef struct store_verify_result {
-    uint64_t head_version;             /* HEAD as read at the start */
-    char head_b3[B3_TAG_LEN + 1];      /* its payload_b3 (zeros at version 0) */
-    uint64_t versions_verified;        /* versions 1..n that verified (n = head_version if ok) */
-    uint64_t audit_records;            /* last audit seq as read at the start */
-    uint64_t audit_verified;           /* audit records 1..n that verified */
-    uint64_t failed_version;           /* first version that does not verify, or 0 */
-    uint64_t failed_audit_seq;         /* first audit record that does not verify, or 0 */
-    int head_mismatch;                 /* the HEAD record disagrees with the last version */
-    int storage_error;                 /* a read failed (the store_status is in message) */
-    char message[320];                 /* "" when ok; else the first failure, naming where */
+    uint64_t head_version;        /* HEAD as read at the start */
+    char head_b3[B3_TAG_LEN + 1]; /* its payload_b3 (zeros at version 0) */
+    uint64_t versions_verified;   /* versions 1..n that verified (n = head_version if ok) */
+    uint64_t audit_records;       /* last audit seq as read at the start */
+    uint64_t audit_verified;      /* audit records 1..n that verified */
+    uint64_t failed_version;      /* first version that does not verify, or 0 */
+    uint64_t failed_audit_seq;    /* first audit record that does not verify, or 0 */
+    int head_mismatch;            /* the HEAD record disagrees with the last version */
+    int storage_error;            /* a read failed (the store_status is in message) */
+    char message[320];            /* "" when ok; else the first failure, naming where */
 } store_verify_result;
 
 #define STORE_VERIFY_OK 0

@@ -24,7 +24,12 @@ void pipeline_freeze(pipeline *p, const write_ctx *w, int freeze, const void *bo
     svcr_err_clear(&e);
     json_t *j = jcs_parse(body, len, 0, &e);
     reason_dto d = {0};
-    if (!j || dto_decode(j, reason_fields, 1, &d, NULL, "", &e) != 0) {
+    if (w && w->cap_proposal)
+        svcr_err_set(&e, SVCR_E_FORBIDDEN, NULL, "proposal_caveat",
+                     "a capability bound to one proposal cannot freeze or thaw");
+    else if (!j || dto_decode(j, reason_fields, 1, &d, NULL, "", &e) != 0)
+        e.code = e.code ? e.code : SVCR_E_MALFORMED;
+    if (e.code != SVCR_OK) {
         json_decref(j);
         pl_reject(p, w, event, NULL, NULL, NULL, &e, r);
         return;

@@ -58,6 +58,15 @@ void pipeline_propose(pipeline *p, const write_ctx *w, const void *body, size_t 
         pl_reject(p, w, "propose", NULL, NULL, NULL, &e, r);
         return;
     }
+    char id[PROPOSAL_ID_LEN + 1];
+    proposal_id_from_b3(ds->b3, id);
+    if (w && w->cap_proposal && strcmp(w->cap_proposal, id) != 0) {
+        svcr_err_set(&e, SVCR_E_FORBIDDEN, NULL, "proposal_caveat",
+                     "the capability is bound to another proposal");
+        pl_reject(p, w, "propose", id, ds->b3, NULL, &e, r);
+        descriptor_set_free(ds);
+        return;
+    }
     op *o = op_new(OP_PROPOSE, w);
     if (!o) {
         descriptor_set_free(ds);

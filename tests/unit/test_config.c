@@ -95,7 +95,7 @@ static int all_keys_equal(const svcr_config *a, const svcr_config *b, const char
 #define assert_contains(hay, needle)                                                               \
     do {                                                                                           \
         if (!strstr((hay), (needle)))                                                              \
-            fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                          \
+            fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));                           \
     } while (0)
 
 /* ---- defaults and the key table ------------------------------------------------------------- */
@@ -274,15 +274,28 @@ static void test_durations_need_a_unit(void **state)
     static const struct {
         const char *s;
         int64_t ms;
-    } good[] = {{"250ms", 250},   {"0s", 0},        {"5s", 5000},          {"10m", 600000},
-                {"1h", 3600000},  {"30d", 2592000000}, {"0ms", 0},         {"1000ms", 1000}};
+    } good[] = {{"250ms", 250},  {"0s", 0},           {"5s", 5000}, {"10m", 600000},
+                {"1h", 3600000}, {"30d", 2592000000}, {"0ms", 0},   {"1000ms", 1000}};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         assert_int_equal(cfg_parse_duration(good[i].s, &ms), 0);
         assert_int_equal(ms, good[i].ms);
     }
-    static const char *const bad[] = {"5",  "",     "s",   "5 s", "5S",  "-5s", "+5s",
-                                      "05s", "1.5s", "5sec", "1h30m", "5us", " 5s", "5s ",
-                                      "99999999999999999999d", "106751991167301d"};
+    static const char *const bad[] = {"5",
+                                      "",
+                                      "s",
+                                      "5 s",
+                                      "5S",
+                                      "-5s",
+                                      "+5s",
+                                      "05s",
+                                      "1.5s",
+                                      "5sec",
+                                      "1h30m",
+                                      "5us",
+                                      " 5s",
+                                      "5s ",
+                                      "99999999999999999999d",
+                                      "106751991167301d"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ms = 42;
         if (cfg_parse_duration(bad[i], &ms) == 0)
@@ -307,16 +320,28 @@ static void test_sizes_take_binary_units_or_bytes(void **state)
     static const struct {
         const char *s;
         uint64_t b;
-    } good[] = {{"0", 0},           {"512", 512},          {"512B", 512},
-                {"64KiB", 65536},   {"1MiB", 1048576},     {"1 MiB", 1048576},
+    } good[] = {{"0", 0},           {"512", 512},
+                {"512B", 512},      {"64KiB", 65536},
+                {"1MiB", 1048576},  {"1 MiB", 1048576},
                 {"1GiB", 1u << 30}, {"17179869183GiB", UINT64_C(17179869183) << 30}};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         assert_int_equal(cfg_parse_size(good[i].s, &b), 0);
         assert_true(b == good[i].b);
     }
-    static const char *const bad[] = {"",    "MiB", "1MB",  "1 mib", "1KB",   "1.5MiB",
-                                      "-1",  "1TiB", "01KiB", "1  MiB", "1 ",  "17179869184GiB1",
-                                      "17179869184GiB", "1e6"};
+    static const char *const bad[] = {"",
+                                      "MiB",
+                                      "1MB",
+                                      "1 mib",
+                                      "1KB",
+                                      "1.5MiB",
+                                      "-1",
+                                      "1TiB",
+                                      "01KiB",
+                                      "1  MiB",
+                                      "1 ",
+                                      "17179869184GiB1",
+                                      "17179869184GiB",
+                                      "1e6"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         b = 42;
         if (cfg_parse_size(bad[i], &b) == 0)
@@ -337,13 +362,13 @@ static void test_uid_lists_in_every_layer(void **state)
     (void)state;
     svcr_config *c = new_cfg();
     char err[1024], path[512];
-    assert_int_equal(run_load(NOARGS, ARGS("SVCR_UDS_ALLOW_UIDS=0,1000"), c, NULL, err,
-                              sizeof err), 0);
+    assert_int_equal(run_load(NOARGS, ARGS("SVCR_UDS_ALLOW_UIDS=0,1000"), c, NULL, err, sizeof err),
+                     0);
     assert_int_equal(c->uds.allow_uids.n, 2);
     assert_int_equal(c->uds.allow_uids.v[0], 0);
     assert_int_equal(c->uds.allow_uids.v[1], 1000);
-    assert_int_equal(run_load(ARGS("--uds-allow-uids", "7, 8 ,9"), NOARGS, c, NULL, err,
-                              sizeof err), 0);
+    assert_int_equal(
+        run_load(ARGS("--uds-allow-uids", "7, 8 ,9"), NOARGS, c, NULL, err, sizeof err), 0);
     assert_int_equal(c->uds.allow_uids.n, 3);
     assert_int_equal(c->uds.allow_uids.v[2], 9);
     assert_int_equal(run_load(ARGS("--uds-allow-uids="), NOARGS, c, NULL, err, sizeof err), 0);
@@ -354,12 +379,12 @@ static void test_uid_lists_in_every_layer(void **state)
     put_file(path, sizeof path, "uids2.toml", "[uds]\nallow_uids = []\n", 0600);
     assert_int_equal(run_load(ARGS("--config", path), NOARGS, c, NULL, err, sizeof err), 0);
     assert_int_equal(c->uds.allow_uids.n, 0);
-    static const char *const bad[] = {"0,,1", "a", "-1", "4294967295", "1,", ",1", "1 2",
-                                      "99999999999"};
+    static const char *const bad[] = {"0,,1", "a",  "-1",  "4294967295",
+                                      "1,",   ",1", "1 2", "99999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        assert_int_equal(run_load(ARGS("--uds-allow-uids", bad[i]), NOARGS, c, NULL, err,
-                                  sizeof err),
-                         CFG_ERR_PARSE);
+        assert_int_equal(
+            run_load(ARGS("--uds-allow-uids", bad[i]), NOARGS, c, NULL, err, sizeof err),
+            CFG_ERR_PARSE);
         assert_contains(err, "uds.allow_uids");
     }
     put_file(path, sizeof path, "uids3.toml", "[uds]\nallow_uids = [\"0\"]\n", 0600);
@@ -378,9 +403,9 @@ static void test_string_values_refuse_control_characters_and_overlong_text(void 
     (void)state;
     svcr_config *c = new_cfg();
     char err[1024];
-    assert_int_equal(run_load(NOARGS, ARGS("SVCR_OTEL_ENDPOINT=http://x\n"), c, NULL, err,
-                              sizeof err),
-                     CFG_ERR_PARSE);
+    assert_int_equal(
+        run_load(NOARGS, ARGS("SVCR_OTEL_ENDPOINT=http://x\n"), c, NULL, err, sizeof err),
+        CFG_ERR_PARSE);
     assert_contains(err, "environment SVCR_OTEL_ENDPOINT: otel.endpoint: contains a control");
     char *longv = malloc(CFG_PATH_MAX + 2);
     assert_non_null(longv);
@@ -686,9 +711,9 @@ static void test_file_type_and_schema_errors_name_line_and_key(void **state)
     }
     char err[1024];
     svcr_config *c = new_cfg();
-    assert_int_equal(run_load(ARGS("--config", "/nonexistent/svcr.toml"), NOARGS, c, NULL, err,
-                              sizeof err),
-                     CFG_ERR_PARSE);
+    assert_int_equal(
+        run_load(ARGS("--config", "/nonexistent/svcr.toml"), NOARGS, c, NULL, err, sizeof err),
+        CFG_ERR_PARSE);
     assert_contains(err, "config file /nonexistent/svcr.toml: No such file");
     assert_int_equal(run_load(ARGS("--config", tmpdir), NOARGS, c, NULL, err, sizeof err),
                      CFG_ERR_PARSE);
@@ -701,14 +726,14 @@ static void test_env_layer_sets_keys_and_ignores_foreign_names(void **state)
     (void)state;
     svcr_config *c = new_cfg();
     char err[1024];
-    assert_int_equal(run_load(NOARGS,
-                              ARGS("PATH=/usr/bin", "SVCR_LIMITS_RPS=77", "SVCR_VECTORS_DIR=/x",
-                                   "SVCR_QUORUM_M=1", "SVCR_STORAGE_FSYNC=false",
-                                   "SVCR_SSE_HEARTBEAT=2s", "SVCR_LIMITS_RPS=88", "SVCR_",
-                                   "SVCR_BIND_ADDR", "svcr_max_conns=1",
-                                   "SVCR_RETENTION_BY_SIZE=5 MiB"),
-                              c, NULL, err, sizeof err),
-                     0);
+    assert_int_equal(
+        run_load(NOARGS,
+                 ARGS("PATH=/usr/bin", "SVCR_LIMITS_RPS=77", "SVCR_VECTORS_DIR=/x",
+                      "SVCR_QUORUM_M=1", "SVCR_STORAGE_FSYNC=false", "SVCR_SSE_HEARTBEAT=2s",
+                      "SVCR_LIMITS_RPS=88", "SVCR_", "SVCR_BIND_ADDR", "svcr_max_conns=1",
+                      "SVCR_RETENTION_BY_SIZE=5 MiB"),
+                 c, NULL, err, sizeof err),
+        0);
     assert_int_equal(c->limits.rps, 77); /* the first of a repeated name wins, as getenv */
     assert_false(c->storage.fsync);
     assert_int_equal(c->sse.heartbeat, 2000);
@@ -732,13 +757,13 @@ static void test_flag_layer_accepts_both_syntaxes_and_aliases(void **state)
     (void)state;
     svcr_config *c = new_cfg();
     char err[1024];
-    assert_int_equal(run_load(ARGS("--limits-rps", "900", "--storage-fsync=false",
-                                   "--shutdown-drain-deadline", "2s", "--bind-addr=[::1]:8443",
-                                   "--metrics", "127.0.0.1:9100", "--data-dir", "/srv/reg",
-                                   "--storage-kind=sqlite", "--log-level", "warn",
-                                   "--log-format=text", "--root-keys", "", "--trust-roots="),
-                              NOARGS, c, NULL, err, sizeof err),
-                     0);
+    assert_int_equal(
+        run_load(ARGS("--limits-rps", "900", "--storage-fsync=false", "--shutdown-drain-deadline",
+                      "2s", "--bind-addr=[::1]:8443", "--metrics", "127.0.0.1:9100", "--data-dir",
+                      "/srv/reg", "--storage-kind=sqlite", "--log-level", "warn",
+                      "--log-format=text", "--root-keys", "", "--trust-roots="),
+                 NOARGS, c, NULL, err, sizeof err),
+        0);
     assert_int_equal(c->limits.rps, 900);
     assert_false(c->storage.fsync);
     assert_int_equal(c->shutdown.drain_deadline, 2000);
@@ -803,8 +828,7 @@ static void test_precedence_is_flag_over_env_over_file_over_default(void **state
                                "SVCR_LOG_LEVEL=error", NULL};
     svcr_config *c = new_cfg();
     /* all three layers */
-    assert_int_equal(run_load(ARGS("--config", path, "--limits-rps", "300", "--data-dir",
-                                   "/flag"),
+    assert_int_equal(run_load(ARGS("--config", path, "--limits-rps", "300", "--data-dir", "/flag"),
                               env, c, NULL, err, sizeof err),
                      0);
     assert_int_equal(c->limits.rps, 300);
@@ -822,9 +846,9 @@ static void test_precedence_is_flag_over_env_over_file_over_default(void **state
     assert_string_equal(c->storage.data_dir, "/file");
     assert_int_equal(c->log.level, CFG_LOG_WARN);
     /* flag beats file without env; the flag position relative to --config does not matter */
-    assert_int_equal(run_load(ARGS("--log-level", "debug", "--config", path), NOARGS, c, NULL,
-                              err, sizeof err),
-                     0);
+    assert_int_equal(
+        run_load(ARGS("--log-level", "debug", "--config", path), NOARGS, c, NULL, err, sizeof err),
+        0);
     assert_int_equal(c->log.level, CFG_LOG_DEBUG);
     /* default */
     assert_int_equal(run_load(NOARGS, NOARGS, c, NULL, err, sizeof err), 0);
@@ -840,17 +864,15 @@ static void test_actions_help_version_and_print(void **state)
     char err[1024];
     cfg_action act = CFG_RUN;
     /* --help and --version do not read the file or validate. */
-    assert_int_equal(run_load(ARGS("--config", "/nonexistent", "--help"), NOARGS, c, &act, err,
-                              sizeof err),
-                     0);
+    assert_int_equal(
+        run_load(ARGS("--config", "/nonexistent", "--help"), NOARGS, c, &act, err, sizeof err), 0);
     assert_int_equal(act, CFG_HELP);
-    assert_int_equal(run_load(ARGS("--version", "--limits-inflight", "0"), NOARGS, c, &act, err,
-                              sizeof err),
-                     0);
+    assert_int_equal(
+        run_load(ARGS("--version", "--limits-inflight", "0"), NOARGS, c, &act, err, sizeof err), 0);
     assert_int_equal(act, CFG_VERSION);
-    assert_int_equal(run_load(ARGS("--print-config", "--version", "--help"), NOARGS, c, &act,
-                              err, sizeof err),
-                     0);
+    assert_int_equal(
+        run_load(ARGS("--print-config", "--version", "--help"), NOARGS, c, &act, err, sizeof err),
+        0);
     assert_int_equal(act, CFG_HELP);
     assert_int_equal(run_load(ARGS("--print-config"), NOARGS, c, &act, err, sizeof err), 0);
     assert_int_equal(act, CFG_PRINT);
@@ -863,9 +885,9 @@ static void test_actions_help_version_and_print(void **state)
     const char *which;
     cfg_key_set(c, cfg_key_find("limits.rps"), "4", err, sizeof err);
     *before = *c;
-    assert_int_equal(run_load(ARGS("--limits-rps", "9", "--max-conns", "0"), NOARGS, c, &act,
-                              err, sizeof err),
-                     CFG_ERR_INVALID);
+    assert_int_equal(
+        run_load(ARGS("--limits-rps", "9", "--max-conns", "0"), NOARGS, c, &act, err, sizeof err),
+        CFG_ERR_INVALID);
     assert_true(all_keys_equal(c, before, &which));
     char *argv[] = {"svc-registry", "--bogus", NULL};
     assert_int_equal(cfg_load(2, argv, NULL, c, &act, err, sizeof err), -1);
@@ -923,8 +945,7 @@ static void test_validation_errors_name_the_key(void **state)
         {{"--otel-exporter", "otlp"}, "otel.endpoint: an http:// or https:// URL is required"},
         {{"--otel-exporter", "otlp", "--otel-endpoint", "grpc://x"}, "otel.endpoint:"},
         {{"--uds-path", longpath}, "uds.path: too long for a Unix socket"},
-        {{"--amnesia-enabled", "true", "--storage-kind", "postgres", "--storage-pg-dsn",
-          "host=db"},
+        {{"--amnesia-enabled", "true", "--storage-kind", "postgres", "--storage-pg-dsn", "host=db"},
          "amnesia.enabled: storage.kind = postgres persists"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -960,8 +981,9 @@ static void test_validation_errors_name_the_key(void **state)
 static void test_valid_addresses_and_cross_key_settings_pass(void **state)
 {
     (void)state;
-    static const char *const good[] = {"[::1]:8080", "localhost:80", "registry.example.com:443",
-                                       "0.0.0.0:8080", "[::]:1", "a-b.c:65535", "10.0.0.1:8080"};
+    static const char *const good[] = {"[::1]:8080",   "localhost:80", "registry.example.com:443",
+                                       "0.0.0.0:8080", "[::]:1",       "a-b.c:65535",
+                                       "10.0.0.1:8080"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         svcr_config *c = new_cfg();
         char err[1024] = "";
@@ -989,12 +1011,12 @@ static void test_valid_addresses_and_cross_key_settings_pass(void **state)
     const char *b3ok = "b3:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     char roots[512];
     put_file(roots, sizeof roots, "roots.json", "{}", 0644);
-    assert_int_equal(run_load(ARGS("--storage-kind", "postgres", "--storage-pg-dsn",
-                                   "postgresql://u:p@db/reg", "--otel-exporter", "otlp",
-                                   "--otel-endpoint", "http://otel:4318", "--trust-roots", roots,
-                                   "--bootstrap-trust-roots-hash", b3ok),
-                              NOARGS, c, NULL, err, sizeof err),
-                     0);
+    assert_int_equal(
+        run_load(ARGS("--storage-kind", "postgres", "--storage-pg-dsn", "postgresql://u:p@db/reg",
+                      "--otel-exporter", "otlp", "--otel-endpoint", "http://otel:4318",
+                      "--trust-roots", roots, "--bootstrap-trust-roots-hash", b3ok),
+                 NOARGS, c, NULL, err, sizeof err),
+        0);
     assert_int_equal(c->storage.kind, CFG_STORAGE_POSTGRES);
     free(c);
 }
@@ -1014,8 +1036,8 @@ static void test_amnesia_requires_memory_or_a_tmpfs_data_dir(void **state)
     char spelled[512];
     snprintf(spelled, sizeof spelled, "%s/dev/shm/tmpfs/registry", tmpdir);
     if (!is_tmpfs(tmpdir)) {
-        assert_int_equal(run_load(ARGS("--amnesia-enabled", "true", "--data-dir", spelled),
-                                  NOARGS, c, NULL, err, sizeof err),
+        assert_int_equal(run_load(ARGS("--amnesia-enabled", "true", "--data-dir", spelled), NOARGS,
+                                  c, NULL, err, sizeof err),
                          CFG_ERR_INVALID);
         assert_contains(err, "amnesia.enabled: needs storage.kind = memory");
         assert_int_equal(run_load(ARGS("--amnesia-enabled", "true", "--data-dir", tmpdir,
@@ -1058,43 +1080,42 @@ static void test_tls_needs_existing_files_and_a_private_key(void **state)
     put_file(cert, sizeof cert, "cert.pem", "-----BEGIN CERTIFICATE-----\n", 0644);
     put_file(key, sizeof key, "key.pem", "-----BEGIN PRIVATE KEY-----\n", 0644);
     svcr_config *c = new_cfg();
-    assert_int_equal(run_load(ARGS("--tls-enabled", "true", "--tls-cert-path", cert,
-                                   "--tls-key-path", key),
-                              NOARGS, c, NULL, err, sizeof err),
-                     CFG_ERR_INVALID);
+    assert_int_equal(
+        run_load(ARGS("--tls-enabled", "true", "--tls-cert-path", cert, "--tls-key-path", key),
+                 NOARGS, c, NULL, err, sizeof err),
+        CFG_ERR_INVALID);
     assert_contains(err, "tls.key_path:");
     assert_contains(err, "mode 0644");
     assert_int_equal(chmod(key, 0640), 0);
-    assert_int_equal(run_load(ARGS("--tls-enabled", "true", "--tls-cert-path", cert,
-                                   "--tls-key-path", key),
-                              NOARGS, c, NULL, err, sizeof err),
-                     CFG_ERR_INVALID);
+    assert_int_equal(
+        run_load(ARGS("--tls-enabled", "true", "--tls-cert-path", cert, "--tls-key-path", key),
+                 NOARGS, c, NULL, err, sizeof err),
+        CFG_ERR_INVALID);
     assert_contains(err, "tls.key_path:");
     assert_int_equal(chmod(key, 0600), 0);
-    assert_int_equal(run_load(ARGS("--tls-enabled", "true", "--tls-cert-path", cert,
-                                   "--tls-key-path", key),
-                              NOARGS, c, NULL, err, sizeof err),
-                     0);
+    assert_int_equal(
+        run_load(ARGS("--tls-enabled", "true", "--tls-cert-path", cert, "--tls-key-path", key),
+                 NOARGS, c, NULL, err, sizeof err),
+        0);
     assert_true(c->tls.enabled);
     assert_int_equal(run_load(ARGS("--tls-enabled", "true", "--tls-cert-path", "/nonexistent.pem",
                                    "--tls-key-path", key),
                               NOARGS, c, NULL, err, sizeof err),
                      CFG_ERR_INVALID);
     assert_contains(err, "tls.cert_path: cannot use \"/nonexistent.pem\"");
-    assert_int_equal(run_load(ARGS("--tls-enabled", "true", "--tls-cert-path", tmpdir,
-                                   "--tls-key-path", key),
-                              NOARGS, c, NULL, err, sizeof err),
-                     CFG_ERR_INVALID);
+    assert_int_equal(
+        run_load(ARGS("--tls-enabled", "true", "--tls-cert-path", tmpdir, "--tls-key-path", key),
+                 NOARGS, c, NULL, err, sizeof err),
+        CFG_ERR_INVALID);
     assert_contains(err, "tls.cert_path:");
     assert_contains(err, "is not a regular file");
-    assert_int_equal(run_load(ARGS("--tls-enabled", "true", "--tls-cert-path", cert),
-                              NOARGS, c, NULL, err, sizeof err),
+    assert_int_equal(run_load(ARGS("--tls-enabled", "true", "--tls-cert-path", cert), NOARGS, c,
+                              NULL, err, sizeof err),
                      CFG_ERR_INVALID);
     assert_contains(err, "tls.key_path: required when tls.enabled");
     /* Disabled TLS ignores the files. */
-    assert_int_equal(run_load(ARGS("--tls-key-path", "/nonexistent"), NOARGS, c, NULL, err,
-                              sizeof err),
-                     0);
+    assert_int_equal(
+        run_load(ARGS("--tls-key-path", "/nonexistent"), NOARGS, c, NULL, err, sizeof err), 0);
     free(c);
 }
 
@@ -1175,9 +1196,9 @@ static void test_print_redacts_the_pg_dsn_password(void **state)
     char err[512];
     const cfg_key *k = cfg_key_find("storage.pg_dsn");
     assert_true(k->flags & CFG_F_SECRET);
-    assert_int_equal(cfg_key_set(c, k, "postgresql://reg:s3cret@db:5432/reg?sslmode=require",
-                                 err, sizeof err),
-                     0);
+    assert_int_equal(
+        cfg_key_set(c, k, "postgresql://reg:s3cret@db:5432/reg?sslmode=require", err, sizeof err),
+        0);
     char *text = print_to_string(c);
     assert_null(strstr(text, "s3cret"));
     assert_contains(text, "pg_dsn = \"postgresql://reg:***@db:5432/reg?sslmode=require\"");
@@ -1239,8 +1260,7 @@ static void test_reload_accepts_a_limits_change(void **state)
              "read_timeout = \"1s\"\n",
              0600);
     /* read_timeout after [retention] is retention.read_timeout: unknown, so a parse failure. */
-    assert_int_equal(cfg_reload(5, argv, envp, cur, next, reason, sizeof reason, err,
-                                sizeof err),
+    assert_int_equal(cfg_reload(5, argv, envp, cur, next, reason, sizeof reason, err, sizeof err),
                      -1);
     assert_string_equal(reason, "parse");
     assert_contains(err, "retention.read_timeout: unknown key");
@@ -1251,8 +1271,7 @@ static void test_reload_accepts_a_limits_change(void **state)
              "[retention]\nby_count = 5\n"
              "[sse]\nheartbeat = \"5s\"\n",
              0600);
-    assert_int_equal(cfg_reload(5, argv, envp, cur, next, reason, sizeof reason, err,
-                                sizeof err),
+    assert_int_equal(cfg_reload(5, argv, envp, cur, next, reason, sizeof reason, err, sizeof err),
                      0);
     assert_string_equal(reason, "");
     assert_int_equal(next->limits.rps, 250);
@@ -1279,8 +1298,7 @@ static void test_reload_rejects_a_bind_addr_change(void **state)
              "bind_addr = \"127.0.0.1:9090\"\n[limits]\nrps = 1\n", 0600);
     cfg_key_set(next, cfg_key_find("limits.rps"), "7", err, sizeof err);
     *before = *next;
-    assert_int_equal(cfg_reload(3, argv, NULL, cur, next, reason, sizeof reason, err,
-                                sizeof err),
+    assert_int_equal(cfg_reload(3, argv, NULL, cur, next, reason, sizeof reason, err, sizeof err),
                      -1);
     assert_string_equal(reason, "disruptive_key");
     assert_contains(err, "bind_addr: changed, but it only takes effect on restart");
@@ -1294,35 +1312,39 @@ static void test_reload_rejects_a_bind_addr_change(void **state)
         char body[256];
         snprintf(body, sizeof body, "bind_addr = \"127.0.0.1:8080\"\n%s", disruptive[i]);
         put_file(path, sizeof path, "reload2.toml", body, 0600);
-        assert_int_equal(cfg_reload(3, argv, NULL, cur, next, reason, sizeof reason, err,
-                                    sizeof err),
-                         -1);
+        assert_int_equal(
+            cfg_reload(3, argv, NULL, cur, next, reason, sizeof reason, err, sizeof err), -1);
         assert_string_equal(reason, "disruptive_key");
     }
     /* Invalid and unparsable files. */
     put_file(path, sizeof path, "reload2.toml", "[limits]\ninflight = 0\n", 0600);
-    assert_int_equal(cfg_reload(3, argv, NULL, cur, next, reason, sizeof reason, err,
-                                sizeof err),
+    assert_int_equal(cfg_reload(3, argv, NULL, cur, next, reason, sizeof reason, err, sizeof err),
                      -1);
     assert_string_equal(reason, "invalid");
     assert_contains(err, "limits.inflight");
     put_file(path, sizeof path, "reload2.toml", "[limits\n", 0600);
-    assert_int_equal(cfg_reload(3, argv, NULL, cur, next, reason, sizeof reason, err,
-                                sizeof err),
+    assert_int_equal(cfg_reload(3, argv, NULL, cur, next, reason, sizeof reason, err, sizeof err),
                      -1);
     assert_string_equal(reason, "parse");
     char *env_bad[] = {"SVCR_LIMITS_RPS=x", NULL};
     put_file(path, sizeof path, "reload2.toml", "", 0600);
-    assert_int_equal(cfg_reload(3, argv, env_bad, cur, next, reason, sizeof reason, err,
-                                sizeof err),
-                     -1);
+    assert_int_equal(
+        cfg_reload(3, argv, env_bad, cur, next, reason, sizeof reason, err, sizeof err), -1);
     assert_string_equal(reason, "parse");
     /* The reloadable set is exactly the documented one. */
-    static const char *const reloadable[] = {
-        "read_timeout", "write_timeout", "idle_timeout", "limits.inflight", "limits.rps",
-        "limits.read_rps", "limits.max_body_bytes", "limits.decompress_ratio_cap",
-        "retention.by_age", "retention.by_count", "retention.by_size", "sse.heartbeat",
-        "log.level"};
+    static const char *const reloadable[] = {"read_timeout",
+                                             "write_timeout",
+                                             "idle_timeout",
+                                             "limits.inflight",
+                                             "limits.rps",
+                                             "limits.read_rps",
+                                             "limits.max_body_bytes",
+                                             "limits.decompress_ratio_cap",
+                                             "retention.by_age",
+                                             "retention.by_count",
+                                             "retention.by_size",
+                                             "sse.heartbeat",
+                                             "log.level"};
     size_t n, count = 0;
     const cfg_key *keys = cfg_keys(&n);
     for (size_t i = 0; i < n; i++)

@@ -96,8 +96,11 @@ static void crash_child(const crash_world *w, int fd)
     if (store_lmdb_open(&so, &st, NULL, 0) != STORE_OK)
         _exit(CHILD_OPEN);
     char *roots = fx_signer_set_json(&w->a);
-    pipeline_opts o = {.st = st, .queue_cap = 64, .trust_roots = roots,
-                       .trust_roots_len = strlen(roots), .verify_last_k = 8};
+    pipeline_opts o = {.st = st,
+                       .queue_cap = 64,
+                       .trust_roots = roots,
+                       .trust_roots_len = strlen(roots),
+                       .verify_last_k = 8};
     pipeline *p = NULL;
     svcr_err e;
     if (pipeline_open(&o, &p, &e) != SVCR_OK)

@@ -299,133 +299,94 @@ static void expect_code(svcr_code got, svcr_code want, size_t ci, const char *wh
 
 typedef enum akind { A_VALID, A_UNKNOWN, A_DUPLICATE, A_WRONG_KEY, A_REVOKED } akind;
 
+static const char *const akind_name[] = {"valid", "unknown signer", "duplicate", "wrong key",
+                                         "revoked"};
+
 typedef struct quorum_stats {
     size_t committed, refused, bad, commits_tried;
 } quorum_stats;
 
-static void quorum_case(world *w, uint64_t *rng, size_t ci, quorum_stats *qs)
-{
+/* One quorum case: the set, who has approved so far, the proposal. */
+typedef struct qcase {
     fx_keys set;
-    int listed[POOL_IN];
-    random_set(rng, 32, &set, listed);
-    size_t active[FX_MAX_SIGNERS], revoked[FX_MAX_SIGNERS], n_revoked = 0;
-    size_t n_active = active_signers(rng, &set, active);
-    for (size_t i = 0; i < set.n; i++)
-        if (set.s[i].revoked)
-            revoked[n_revoked++] = i;
-    /* how many distinct valid signers approve: often right at the threshold */
-    size_t n_valid =
-        coin(rng, 40) ? set.m - 1 + (size_t)rnd(rng, 2) : (size_t)rnd(rng, n_active + 1);
-    size_t n_plan = n_valid + (size_t)rnd(rng, MAX_EXTRA + 1);
-    akind plan[FX_MAX_SIGNERS + MAX_EXTRA];
-    for (size_t i = 0; i < n_plan; i++)
-        plan[i] = i < n_valid ? A_VALID : (akind)(1 + rnd(rng, 4));
-    size_t order[FX_MAX_SIGNERS + MAX_EXTRA];
-    for (size_t i = 0; i < n_plan; i++)
-        order[i] = i;
-    shuffle(rng, order, n_plan);
-
-    world_open(w, &set);
-    char b3[68], id[27], other_b3[68];
-    propose_next(w->p, &set, (int)rnd(rng, 3), b3, id, ci);
-    b3_tag_of(id, strlen(id), other_b3); /* some other payload hash */
-    int approved[FX_MAX_SIGNERS] = {0};
+    int listed[POOL_IN];                     /* pool members the set lists */
+    size_t active[FX_MAX_SIGNERS], n_active; /* in the order valid approvals arrive */
+    size_t revoked[FX_MAX_SIGNERS], n_revoked;
+    int approved[FX_MAX_SIGNERS];
     const char *ok_ids[FX_MAX_SIGNERS];
-    size_t n_ok = 0, next_valid = 0;
-    int committed = 0;
-    char what[160];
-    for (size_t step = 0; step < n_plan && !committed; step++) {
-        akind k = plan[order[step]];
-        if (k == A_DUPLICATE && n_ok == 0)
-            k = A_UNKNOWN;
-        if (k == A_REVOKED && n_revoked == 0)
-            k = A_WRONG_KEY;
-        const char *sid = NULL, *signed_b3 = b3;
-        const uint8_t *sk = NULL;
-        svcr_code want = SVCR_OK;
-        size_t i = 0;
-        switch (k) {
-        case A_VALID:
-            i = active[next_valid++];
-            sid = set.s[i].id;
-            sk = set.s[i].sk;
-            break;
-        case A_UNKNOWN:
-            want = SVCR_E_UNKNOWN_SIGNER;
-            if (coin(rng, 50)) {
-                size_t j = (size_t)rnd(rng, POOL_OUT);
-                sid = g_env.out.s[j].id;
-                sk = g_env.out.s[j].sk;
-            } else { /* a pool signer this set does not list (n <= 32 < 40: one exists) */
-                size_t j = (size_t)rnd(rng, POOL_IN);
-                while (listed[j])
-                    j = (j + 1) % POOL_IN;
-                sid = g_env.in.s[j].id;
-                sk = g_env.in.s[j].sk;
-            }
-            break;
-        case A_DUPLICATE: {
-            size_t pick = (size_t)rnd(rng, n_ok), seen = 0;
-            for (i = 0; i < set.n; i++)
-                if (approved[i] && seen++ == pick)
-                    break;
-            sid = set.s[i].id;
-            sk = set.s[i].sk;
-            want = SVCR_E_DUPLICATE_APPROVAL;
-            break;
+    size_t n_ok, next_valid;
+    char b3[68], id[27], other_b3[68];
+} qcase;
+
+/* One approval to submit: who claims it, the key that signs it, over what, and the answer. */
+typedef struct attempt {
+    akind kind;
+    size_t i; /* set index (valid, duplicate, wrong key, revoked) */
+    const char *sid, *signed_b3;
+    const uint8_t *sk;
+    svcr_code want;
+} attempt;
+
+static void plan_attempt(qcase *q, akind k, uint64_t *rng, attempt *a)
+{
+    if (k == A_DUPLICATE && q->n_ok == 0)
+        k = A_UNKNOWN;
+    if (k == A_REVOKED && q->n_revoked == 0)
+        k = A_WRONG_KEY;
+    *a = (attempt){.kind = k, .signed_b3 = q->b3, .want = SVCR_OK};
+    const fx_signer *s = NULL;
+    switch (k) {
+    case A_VALID:
+        a->i = q->active[q->next_valid++];
+        break;
+    case A_UNKNOWN:
+        a->want = SVCR_E_UNKNOWN_SIGNER;
+        if (coin(rng, 50)) {
+            s = &g_env.out.s[rnd(rng, POOL_OUT)];
+        } else { /* a pool signer this set does not list (n <= 32 < 40: one exists) */
+            size_t j = (size_t)rnd(rng, POOL_IN);
+            while (q->listed[j])
+                j = (j + 1) % POOL_IN;
+            s = &g_env.in.s[j];
         }
-        case A_WRONG_KEY: /* a listed id with another key, or its key over another payload */
-            i = (size_t)rnd(rng, set.n);
-            sid = set.s[i].id;
-            if (coin(rng, 50)) {
-                sk = g_env.out.s[rnd(rng, POOL_OUT)].sk;
-            } else {
-                sk = set.s[i].sk;
-                signed_b3 = other_b3;
-            }
-            /* §4.3 order: a revoked signer is RevokedKey before its signature is looked at */
-            want = set.s[i].revoked ? SVCR_E_REVOKED_KEY : SVCR_E_INVALID_SIG;
-            break;
-        case A_REVOKED:
-            i = revoked[rnd(rng, n_revoked)];
-            sid = set.s[i].id;
-            sk = set.s[i].sk;
-            want = SVCR_E_REVOKED_KEY;
-            break;
-        }
-        /* valid and duplicate approvals are sometimes signed with a random nonce: a hedged
-         * signature counts like a deterministic one, and a second one by the same signer is
-         * still a duplicate although its bytes differ */
-        int hedged = (k == A_VALID || k == A_DUPLICATE) && coin(rng, 30);
-        snprintf(what, sizeof what, "approval %zu (kind %d%s, %s, set %zu-of-%zu/%zu listed)", step,
-                 (int)k, hedged ? " hedged" : "", sid, (size_t)set.m, n_active, set.n);
-        expect_code(hedged ? approve_hedged(w->p, id, sid, sk, signed_b3, rng)
-                           : approve_as(w->p, id, sid, sk, signed_b3, rng),
-                    want, ci, what);
-        if (k == A_VALID) {
-            approved[i] = 1;
-            ok_ids[n_ok++] = sid;
+        break;
+    case A_DUPLICATE: {
+        size_t pick = (size_t)rnd(rng, q->n_ok), seen = 0;
+        for (a->i = 0; a->i < q->set.n; a->i++)
+            if (q->approved[a->i] && seen++ == pick)
+                break;
+        a->want = SVCR_E_DUPLICATE_APPROVAL;
+        break;
+    }
+    case A_WRONG_KEY: /* a listed id with another key, or its own key over another payload */
+        a->i = (size_t)rnd(rng, q->set.n);
+        if (coin(rng, 50)) {
+            a->sk = g_env.out.s[rnd(rng, POOL_OUT)].sk;
         } else {
-            qs->bad++;
+            a->sk = q->set.s[a->i].sk;
+            a->signed_b3 = q->other_b3;
         }
-        if (coin(rng, 15) || step + 1 == n_plan) {
-            int http = 0;
-            svcr_code got = fx_commit(w->p, id, &http);
-            qs->commits_tried++;
-            snprintf(what, sizeof what, "commit after %zu valid approvals of m=%u", n_ok, set.m);
-            expect_code(got, n_ok >= set.m ? SVCR_OK : SVCR_E_QUORUM_FAILED, ci, what);
-            if (got == SVCR_OK) {
-                assert_int_equal(http, 201);
-                committed = 1;
-            }
-        }
+        /* §4.3 order: a revoked signer is RevokedKey before its signature is looked at */
+        a->want = q->set.s[a->i].revoked ? SVCR_E_REVOKED_KEY : SVCR_E_INVALID_SIG;
+        break;
+    case A_REVOKED:
+        a->i = q->revoked[rnd(rng, q->n_revoked)];
+        a->want = SVCR_E_REVOKED_KEY;
+        break;
     }
-    if (n_plan == 0) {
-        int http = 0;
-        expect_code(fx_commit(w->p, id, &http), SVCR_E_QUORUM_FAILED, ci,
-                    "commit with no approvals");
-    }
-    /* HEAD moved iff quorum was met; nothing is stored otherwise */
+    if (!s)
+        s = &q->set.s[a->i];
+    a->sid = s->id;
+    if (!a->sk)
+        a->sk = s->sk;
+}
+
+/* After the last step: HEAD moved iff quorum was met, nothing is stored otherwise; a commit
+ * stores exactly the accepted approvals; afterwards approvals are refused and a retry is
+ * idempotent. */
+static void check_quorum_outcome(world *w, qcase *q, int committed, uint64_t *rng, size_t ci,
+                                 quorum_stats *qs)
+{
     if (head_version(w->p) != (uint64_t)committed)
         fail_msg("seed %llu case %zu: HEAD is %llu after committed=%d",
                  (unsigned long long)g_env.seed, ci, (unsigned long long)head_version(w->p),
@@ -441,23 +402,87 @@ static void quorum_case(world *w, uint64_t *rng, size_t ci, quorum_stats *qs)
         return;
     }
     qs->committed++;
-    assert_artifact_approvals(w->p, 1, ok_ids, n_ok, ci);
+    assert_artifact_approvals(w->p, 1, q->ok_ids, q->n_ok, ci);
     char msg[256];
-    if (fx_verify_chain(w->p, w->st, &set, 1, msg, sizeof msg) != SVCR_OK)
+    if (fx_verify_chain(w->p, w->st, &q->set, 1, msg, sizeof msg) != SVCR_OK)
         fail_msg("seed %llu case %zu: %s", (unsigned long long)g_env.seed, ci, msg);
-    if (coin(rng, 30)) { /* after the commit: approvals are refused, a retry is idempotent */
-        for (size_t j = 0; j < n_active; j++) {
-            if (approved[active[j]])
-                continue;
-            expect_code(approve_as(w->p, id, set.s[active[j]].id, set.s[active[j]].sk, b3, rng),
-                        SVCR_E_CHAIN_MISMATCH, ci, "approval after commit");
-            break;
-        }
-        int http = 0;
-        expect_code(fx_commit(w->p, id, &http), SVCR_OK, ci, "commit retry");
-        assert_int_equal(http, 201);
-        assert_int_equal(head_version(w->p), 1);
+    if (!coin(rng, 30))
+        return;
+    for (size_t j = 0; j < q->n_active; j++) {
+        const fx_signer *s = &q->set.s[q->active[j]];
+        if (q->approved[q->active[j]])
+            continue;
+        expect_code(approve_as(w->p, q->id, s->id, s->sk, q->b3, rng), SVCR_E_CHAIN_MISMATCH, ci,
+                    "approval after commit");
+        break;
     }
+    int http = 0;
+    expect_code(fx_commit(w->p, q->id, &http), SVCR_OK, ci, "commit retry");
+    assert_int_equal(http, 201);
+    assert_int_equal(head_version(w->p), 1);
+}
+
+static void quorum_case(world *w, qcase *q, uint64_t *rng, size_t ci, quorum_stats *qs)
+{
+    memset(q, 0, sizeof *q);
+    random_set(rng, 32, &q->set, q->listed);
+    q->n_active = active_signers(rng, &q->set, q->active);
+    for (size_t i = 0; i < q->set.n; i++)
+        if (q->set.s[i].revoked)
+            q->revoked[q->n_revoked++] = i;
+    /* how many distinct valid signers approve: often right at the threshold */
+    size_t n_valid =
+        coin(rng, 40) ? q->set.m - 1 + (size_t)rnd(rng, 2) : (size_t)rnd(rng, q->n_active + 1);
+    size_t n_plan = n_valid + (size_t)rnd(rng, MAX_EXTRA + 1);
+    akind plan[FX_MAX_SIGNERS + MAX_EXTRA];
+    size_t order[FX_MAX_SIGNERS + MAX_EXTRA];
+    for (size_t i = 0; i < n_plan; i++) {
+        plan[i] = i < n_valid ? A_VALID : (akind)(1 + rnd(rng, 4));
+        order[i] = i;
+    }
+    shuffle(rng, order, n_plan);
+
+    world_open(w, &q->set);
+    propose_next(w->p, &q->set, (int)rnd(rng, 3), q->b3, q->id, ci);
+    b3_tag_of(q->id, strlen(q->id), q->other_b3); /* some other payload hash */
+    int committed = 0;
+    char what[200];
+    size_t steps = n_plan ? n_plan : 1; /* with no approvals at all, one commit attempt */
+    for (size_t step = 0; step < steps && !committed; step++) {
+        if (step < n_plan) {
+            attempt a;
+            plan_attempt(q, plan[order[step]], rng, &a);
+            /* valid and duplicate approvals are sometimes signed with a random nonce: a hedged
+             * signature counts like a deterministic one, and a second one by the same signer
+             * is still a duplicate although its bytes differ */
+            int hedged = (a.kind == A_VALID || a.kind == A_DUPLICATE) && coin(rng, 30);
+            snprintf(what, sizeof what, "approval %zu (%s%s, %s, set %u-of-%zu/%zu listed)", step,
+                     akind_name[a.kind], hedged ? ", hedged" : "", a.sid, q->set.m, q->n_active,
+                     q->set.n);
+            expect_code(hedged ? approve_hedged(w->p, q->id, a.sid, a.sk, a.signed_b3, rng)
+                               : approve_as(w->p, q->id, a.sid, a.sk, a.signed_b3, rng),
+                        a.want, ci, what);
+            if (a.kind == A_VALID) {
+                q->approved[a.i] = 1;
+                q->ok_ids[q->n_ok++] = a.sid;
+            } else {
+                qs->bad++;
+            }
+        }
+        /* commit at random points, and always after the last approval */
+        if (step + 1 == steps || coin(rng, 15)) {
+            int http = 0;
+            svcr_code got = fx_commit(w->p, q->id, &http);
+            qs->commits_tried++;
+            snprintf(what, sizeof what, "commit after %zu valid approvals of m=%u", q->n_ok,
+                     q->set.m);
+            expect_code(got, q->n_ok >= q->set.m ? SVCR_OK : SVCR_E_QUORUM_FAILED, ci, what);
+            committed = got == SVCR_OK;
+            if (committed)
+                assert_int_equal(http, 201);
+        }
+    }
+    check_quorum_outcome(w, q, committed, rng, ci, qs);
 }
 
 static void test_commit_happens_iff_distinct_valid_approvals_reach_quorum(void **state)
@@ -466,9 +491,12 @@ static void test_commit_happens_iff_distinct_valid_approvals_reach_quorum(void *
     double t0 = now_s();
     uint64_t rng = prop_rng(1);
     quorum_stats qs = {0};
+    qcase *q = malloc(sizeof *q);
+    assert_non_null(q);
     size_t cases = n_cases();
     for (size_t ci = 0; ci < cases; ci++)
-        quorum_case(w, &rng, ci, &qs);
+        quorum_case(w, q, &rng, ci, &qs);
+    free(q);
     printf("# quorum: %zu cases, %zu committed, %zu refused, %zu bad approvals, %zu commits "
            "tried, %.1f s\n",
            cases, qs.committed, qs.refused, qs.bad, qs.commits_tried, now_s() - t0);
@@ -531,83 +559,102 @@ static void approve_range(pipeline *p, const char *id, const char *b3, const fx_
                     ci, "approval");
 }
 
+typedef struct chain_stats {
+    size_t rivals, short_quorum;
+} chain_stats;
+
+/* Commits version v (HEAD is v-1) under `gov`: the payload declares a new random set now and
+ * then (it governs the next version: *gov becomes it), a rival payload for the same version
+ * sometimes competes and loses with ChainMismatch, a commit one approval short of quorum is
+ * sometimes tried first and refused. The winner's payload_b3 goes to winner_b3. */
+static void chain_cycle(world *w, uint64_t *rng, fx_keys *gov, size_t v, size_t ci,
+                        char winner_b3[68], chain_stats *cs)
+{
+    assert_int_equal(head_version(w->p), v - 1);
+    fx_keys next = *gov;
+    if (coin(rng, 30))
+        random_set(rng, 5, &next, NULL);
+    int extra = (int)rnd(rng, 4);
+    char b3[68], id[27], rb3[68], rid[27];
+    propose_next(w->p, &next, extra, b3, id, ci);
+    int rival = coin(rng, 25);
+    if (rival) /* a competing payload for the same version */
+        propose_next(w->p, &next, extra + 1, rb3, rid, ci);
+    size_t order[FX_MAX_SIGNERS];
+    active_signers(rng, gov, order);
+    size_t have = 0;
+    if (gov->m > 1 && coin(rng, 15)) { /* one short of quorum: refused, HEAD stays */
+        approve_range(w->p, id, b3, gov, order, 0, gov->m - 1, rng, ci);
+        expect_code(fx_commit(w->p, id, NULL), SVCR_E_QUORUM_FAILED, ci, "short commit");
+        assert_int_equal(head_version(w->p), v - 1);
+        have = gov->m - 1;
+        cs->short_quorum++;
+    }
+    approve_range(w->p, id, b3, gov, order, have, gov->m, rng, ci);
+    int rival_wins = 0;
+    if (rival) {
+        cs->rivals++;
+        approve_range(w->p, rid, rb3, gov, order, 0, gov->m, rng, ci);
+        rival_wins = coin(rng, 50);
+    }
+    expect_code(fx_commit(w->p, rival_wins ? rid : id, NULL), SVCR_OK, ci, "commit");
+    if (rival)
+        expect_code(fx_commit(w->p, rival_wins ? id : rid, NULL), SVCR_E_CHAIN_MISMATCH, ci,
+                    "losing commit");
+    memcpy(winner_b3, rival_wins ? rb3 : b3, 68);
+    *gov = next;
+}
+
+/* Versions 1..k exist and nothing after; each artifact's version fields match its position,
+ * its payload_b3 is the winner's, and its prev_hash (outside and inside the payload) is the
+ * previous version's payload_b3; the whole chain re-verifies from the trust roots. */
+static void check_chain(world *w, const fx_keys *roots, char (*b3s)[68], size_t k, size_t run)
+{
+    assert_int_equal(head_version(w->p), k);
+    for (size_t v = 1; v <= k; v++) {
+        json_t *a = read_artifact(w->p, v);
+        json_t *pl = json_object_get(a, "payload");
+        assert_int_equal(json_integer_value(json_object_get(a, "version")), v);
+        assert_int_equal(json_integer_value(json_object_get(pl, "version")), v);
+        assert_string_equal(json_string_value(json_object_get(a, "payload_b3")), b3s[v]);
+        assert_string_equal(json_string_value(json_object_get(a, "prev_hash")), b3s[v - 1]);
+        assert_string_equal(json_string_value(json_object_get(pl, "prev_hash")), b3s[v - 1]);
+        json_decref(a);
+    }
+    buf none = {0};
+    assert_int_equal(pipeline_get_version(w->p, k + 1, append_cb, &none), SVCR_E_NOT_FOUND);
+    buf_free(&none);
+    char msg[256];
+    if (fx_verify_chain(w->p, w->st, roots, k, msg, sizeof msg) != SVCR_OK)
+        fail_msg("seed %llu run %zu: %s", (unsigned long long)g_env.seed, run, msg);
+}
+
 static void test_versions_are_dense_and_each_links_to_the_previous_payload(void **state)
 {
     world *w = *state;
     double t0 = now_s();
     uint64_t rng = prop_rng(3);
-    size_t target = n_cases(), total = 0, runs = 0, rivals = 0, short_quorum = 0;
-    while (total < target) {
-        size_t k_cycles = 1 + (size_t)rnd(&rng, 150);
-        fx_keys roots, gov, next;
+    size_t target = n_cases(), total = 0, runs = 0;
+    chain_stats cs = {0};
+    while (total < target) { /* runs of 1..150 cycles on a fresh store until enough cycles */
+        size_t k = 1 + (size_t)rnd(&rng, 150);
+        fx_keys roots, gov;
         random_set(&rng, 5, &roots, NULL);
         gov = roots;
         world_open(w, &roots);
-        char(*b3s)[68] = calloc(k_cycles + 1, sizeof *b3s);
+        char(*b3s)[68] = calloc(k + 1, sizeof *b3s);
         assert_non_null(b3s);
         memcpy(b3s[0], B3_ZERO_TAG, sizeof b3s[0]);
-        for (size_t v = 1; v <= k_cycles; v++) {
-            size_t ci = total + v - 1;
-            assert_int_equal(head_version(w->p), v - 1);
-            if (coin(&rng, 30))
-                random_set(&rng, 5, &next, NULL);
-            else
-                next = gov;
-            int extra = (int)rnd(&rng, 4);
-            char b3[68], id[27], rb3[68], rid[27];
-            propose_next(w->p, &next, extra, b3, id, ci);
-            int rival = coin(&rng, 25);
-            if (rival) /* a competing payload for the same version */
-                propose_next(w->p, &next, extra + 1, rb3, rid, ci);
-            size_t order[FX_MAX_SIGNERS];
-            active_signers(&rng, &gov, order);
-            size_t have = 0;
-            if (gov.m > 1 && coin(&rng, 15)) { /* one short of quorum: refused, HEAD stays */
-                approve_range(w->p, id, b3, &gov, order, 0, gov.m - 1, &rng, ci);
-                expect_code(fx_commit(w->p, id, NULL), SVCR_E_QUORUM_FAILED, ci, "short commit");
-                assert_int_equal(head_version(w->p), v - 1);
-                have = gov.m - 1;
-                short_quorum++;
-            }
-            approve_range(w->p, id, b3, &gov, order, have, gov.m, &rng, ci);
-            int rival_wins = 0;
-            if (rival) {
-                rivals++;
-                approve_range(w->p, rid, rb3, &gov, order, 0, gov.m, &rng, ci);
-                rival_wins = coin(&rng, 50);
-            }
-            expect_code(fx_commit(w->p, rival_wins ? rid : id, NULL), SVCR_OK, ci, "commit");
-            if (rival)
-                expect_code(fx_commit(w->p, rival_wins ? id : rid, NULL), SVCR_E_CHAIN_MISMATCH, ci,
-                            "losing commit");
-            memcpy(b3s[v], rival_wins ? rb3 : b3, sizeof b3s[v]);
-            gov = next;
-        }
-        assert_int_equal(head_version(w->p), k_cycles);
-        for (size_t v = 1; v <= k_cycles; v++) {
-            json_t *a = read_artifact(w->p, v);
-            json_t *pl = json_object_get(a, "payload");
-            assert_int_equal(json_integer_value(json_object_get(a, "version")), v);
-            assert_int_equal(json_integer_value(json_object_get(pl, "version")), v);
-            assert_string_equal(json_string_value(json_object_get(a, "payload_b3")), b3s[v]);
-            assert_string_equal(json_string_value(json_object_get(a, "prev_hash")), b3s[v - 1]);
-            assert_string_equal(json_string_value(json_object_get(pl, "prev_hash")), b3s[v - 1]);
-            json_decref(a);
-        }
-        buf none = {0};
-        assert_int_equal(pipeline_get_version(w->p, k_cycles + 1, append_cb, &none),
-                         SVCR_E_NOT_FOUND);
-        buf_free(&none);
-        char msg[256];
-        if (fx_verify_chain(w->p, w->st, &roots, k_cycles, msg, sizeof msg) != SVCR_OK)
-            fail_msg("seed %llu run %zu: %s", (unsigned long long)g_env.seed, runs, msg);
+        for (size_t v = 1; v <= k; v++)
+            chain_cycle(w, &rng, &gov, v, total + v - 1, b3s[v], &cs);
+        check_chain(w, &roots, b3s, k, runs);
         free(b3s);
-        total += k_cycles;
+        total += k;
         runs++;
     }
     printf("# chain: %zu cycles in %zu runs, %zu with a losing rival, %zu short of quorum "
            "first, %.1f s\n",
-           total, runs, rivals, short_quorum, now_s() - t0);
+           total, runs, cs.rivals, cs.short_quorum, now_s() - t0);
 }
 
 /* --- property 4: racing committers produce exactly one HEAD per version --- */

@@ -37,11 +37,11 @@ typedef struct built {
 } built;
 
 typedef struct world {
-    char *root;       /* temp dir holding everything */
-    char small[512];  /* pristine stores, never modified */
+    char *root;      /* temp dir holding everything */
+    char small[512]; /* pristine stores, never modified */
     char big[512];
     built small_info, big_info;
-    char work[512];   /* the copy a test may tamper with */
+    char work[512]; /* the copy a test may tamper with */
     int copies;
 } world;
 
@@ -127,8 +127,7 @@ static void be64(uint64_t v, uint8_t out[8])
 typedef enum lm_op { LM_GET, LM_PUT, LM_DEL } lm_op;
 
 /* One get, put or delete in named DB `db` of the store in dir, in its own env and txn. */
-static void lm_do(const char *dir, lm_op op, const char *db, const void *key, size_t klen,
-                  buf *val)
+static void lm_do(const char *dir, lm_op op, const char *db, const void *key, size_t klen, buf *val)
 {
     MDB_env *env = NULL;
     MDB_txn *txn = NULL;
@@ -502,8 +501,11 @@ static void live_writer(const char *dir, const fx_keys *roots, const fx_keys *k,
     if (store_lmdb_open(&so, &st, NULL, 0) != STORE_OK)
         _exit(10);
     char *rj = fx_signer_set_json(roots);
-    pipeline_opts o = {.st = st, .queue_cap = 64, .trust_roots = rj,
-                       .trust_roots_len = strlen(rj), .verify_last_k = 4};
+    pipeline_opts o = {.st = st,
+                       .queue_cap = 64,
+                       .trust_roots = rj,
+                       .trust_roots_len = strlen(rj),
+                       .verify_last_k = 4};
     pipeline *p = NULL;
     svcr_err e;
     if (pipeline_open(&o, &p, &e) != SVCR_OK)
@@ -557,8 +559,8 @@ static void test_verification_beside_a_live_writer_passes(void **state)
     store_verify_result r;
     assert_int_equal(verify_dir(dir, 0, &r), STORE_VERIFY_OK);
     assert_true(r.head_version >= last);
-    printf("# verified 6 times beside a writer that went from version %d to %llu\n",
-           SMALL_VERSIONS, (unsigned long long)r.head_version);
+    printf("# verified 6 times beside a writer that went from version %d to %llu\n", SMALL_VERSIONS,
+           (unsigned long long)r.head_version);
 }
 
 int main(void)

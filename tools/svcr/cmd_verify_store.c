@@ -47,16 +47,16 @@ static void vs_progress(void *ctx, const store_verify_progress *p)
 
 static void vs_print_json(const store_verify_result *r, int ok, double secs, double rate)
 {
-    json_t *o = json_pack("{s:b, s:I, s:I, s:I, s:s, s:f, s:I}", "ok", ok, "versions",
-                          (json_int_t)r->versions_verified, "audit_records",
-                          (json_int_t)r->audit_verified, "head_version",
-                          (json_int_t)r->head_version, "head_b3", r->head_b3, "elapsed_s",
-                          secs, "versions_per_s", (json_int_t)llround(rate));
+    json_t *o =
+        json_pack("{s:b, s:I, s:I, s:I, s:s, s:f, s:I}", "ok", ok, "versions",
+                  (json_int_t)r->versions_verified, "audit_records", (json_int_t)r->audit_verified,
+                  "head_version", (json_int_t)r->head_version, "head_b3", r->head_b3, "elapsed_s",
+                  secs, "versions_per_s", (json_int_t)llround(rate));
     if (o && !ok) {
         json_object_set_new(o, "error", json_string(r->message));
-        json_object_set_new(o, "failed_version", r->failed_version
-                                                     ? json_integer((json_int_t)r->failed_version)
-                                                     : json_null());
+        json_object_set_new(o, "failed_version",
+                            r->failed_version ? json_integer((json_int_t)r->failed_version)
+                                              : json_null());
         json_object_set_new(o, "failed_audit_seq",
                             r->failed_audit_seq ? json_integer((json_int_t)r->failed_audit_seq)
                                                 : json_null());
