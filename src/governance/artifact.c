@@ -72,10 +72,13 @@ svcr_code artifact_parse(const void *bytes, size_t len, artifact **out, svcr_err
     if (c == SVCR_OK) {
         int64_t sec = 0;
         int32_t ns = 0;
-        rfc3339_parse(a->committed_at, strlen(a->committed_at), &sec, &ns);
+        if (rfc3339_parse(a->committed_at, strlen(a->committed_at), &sec, &ns) != 0)
+            c = svcr_err_set(err, SVCR_E_MALFORMED, "committed_at", "invalid_value",
+                             "artifact committed_at is not an RFC 3339 UTC timestamp");
         a->committed_at_ms = sec * 1000 + ns / 1000000;
         a->version = (uint64_t)json_number_value(ver);
-        c = descriptor_set_decode(json_object_get(o, "payload"), "payload", &a->ds, err);
+        if (c == SVCR_OK)
+            c = descriptor_set_decode(json_object_get(o, "payload"), "payload", &a->ds, err);
     }
     if (c == SVCR_OK && json_array_size(apps) > 0) {
         a->approvals = calloc(json_array_size(apps), sizeof *a->approvals);

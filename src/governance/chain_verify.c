@@ -67,6 +67,8 @@ svcr_code chain_verify_next(chain_verifier *cv, const void *bytes, size_t len,
         c = fail(err, SVCR_E_MALFORMED, v, "prev_hash does not link to the version before");
     else if (strcmp(a->proposal_id, pid) != 0)
         c = fail(err, SVCR_E_MALFORMED, v, "proposal_id does not match payload_b3");
+    else if (cv->prev_committed_at_ms > 0 && a->committed_at_ms <= cv->prev_committed_at_ms)
+        c = fail(err, SVCR_E_MALFORMED, v, "committed_at does not come after the version before");
     else if (!cv->governing)
         c = fail(err, SVCR_E_UNKNOWN_SIGNER, v, "no signer set governs this version");
     for (size_t i = 0; c == SVCR_OK && i < a->n_approvals; i++) {

@@ -563,6 +563,17 @@ static void test_verification_beside_a_live_writer_passes(void **state)
            (unsigned long long)r.head_version);
 }
 
+/* An artifact whose committed_at is not a timestamp (re-hashed so only that is wrong) fails. */
+static void test_an_invalid_committed_at_fails_its_version(void **state)
+{
+    world *w = *state;
+    const char *dir = copy_store(w, w->small);
+    tamper_artifact(dir, 3, "\"committed_at\":\"20", 16 + 5, '9', 1); /* month 11 -> 91 */
+    store_verify_result r;
+    assert_int_equal(verify_dir(dir, 1, &r), STORE_VERIFY_FAILED);
+    assert_int_equal(r.failed_version, 3);
+}
+
 int main(void)
 {
     log_configure(1, LOG_WARN); /* every audited write logs at info: keep stderr readable */
@@ -581,6 +592,7 @@ int main(void)
         cmocka_unit_test(test_a_built_store_verifies_and_the_counts_match),
         cmocka_unit_test(test_progress_is_reported_with_the_final_totals),
         cmocka_unit_test(test_an_empty_store_verifies_with_zero_versions),
+        cmocka_unit_test(test_an_invalid_committed_at_fails_its_version),
         cmocka_unit_test(test_verification_beside_a_live_writer_passes),
         cmocka_unit_test(test_a_flipped_payload_byte_fails_at_its_version),
         cmocka_unit_test(test_a_flipped_signature_byte_fails_at_its_version),
