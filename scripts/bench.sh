@@ -49,9 +49,29 @@ printf '%-28s %8.0f verifies/s (%.1f us each; SPEC anchor ~57 us)\n' "ed25519 ap
     "$verify" "$(awk -v v="$verify" 'BEGIN { print 1e6 / v }')"
 rows+=("{\"bench\":\"ed25519_approval_verify\",\"per_s\":$verify}")
 
+# --- the other sections: each appends JSON lines to $lines --------------------------------------
+lines="$work/lines.jsonl"
+: >"$lines"
+for r in "${rows[@]}"; do echo "$r" >>"$lines"; done
+section() { echo; echo "== $1"; }
+section "governance cycles in-process (bench_pipeline: K = 1, 8, 64; LMDB, fsync on)"
+"$B/bench/bench_pipeline" "${PIPELINE_SECONDS:-5}" | tee -a "$lines"
+section "etcd durable puts (anchor for durable writes)"
+scripts/bench_etcd_puts.sh "$lines"
+section "reads: registry vs nginx (same bytes) vs etcd range (wrk -t2)"
+scripts/bench_reads.sh "$lines"
+if [[ -x scripts/bench_sse.sh ]]; then
+    section "SSE fan-out"
+    scripts/bench_sse.sh "$lines"
+fi
+if [[ -x scripts/bench_coldstart.sh ]]; then
+    section "cold start and full verification"
+    scripts/bench_coldstart.sh "$lines"
+fi
 {
     echo "{\"date\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"cores\":$(nproc),\"results\":["
-    (IFS=,; echo "${rows[*]}")
+    paste -sd, "$lines"
     echo "]}"
 } >"$out"
+echo
 echo "# wrote $out"

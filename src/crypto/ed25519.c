@@ -5,12 +5,18 @@
 
 #include <sodium.h>
 
+#include "crypto/b3.h"
+
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_status = -1;
 
 static void init_sodium(void)
 {
     init_status = sodium_init() < 0 ? -1 : 0;
+    /* BLAKE3 detects CPU features lazily on first use; do it here, on one thread, so threads
+     * hashing concurrently later never race on that initialisation. */
+    uint8_t warm[B3_LEN];
+    b3_hash("", 0, warm);
 }
 
 int crypto_init(void)
