@@ -176,8 +176,9 @@ void handle_read(http_server *s, struct MHD_Connection *c, req *q, resp *r)
                             "Last-Event-ID / from must be a version number");
             return;
         }
-        if (q->method == M_HEAD) {
+        if (q->method == M_HEAD) { /* the GET's headers, without opening a stream */
             resp_text(r, 200, "text/event-stream", &out);
+            r->cache_control = "no-store";
             return;
         }
         r->raw = sse_open(s->sse, c, has, n);

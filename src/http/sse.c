@@ -24,6 +24,7 @@ typedef struct sse_client {
     uint64_t replay_next; /* next stored version to replay; 0 when replay is done */
     uint64_t replay_end;
     int sent_initial;
+    int resumed; /* the client gave Last-Event-ID / ?from=: no initial HEAD event */
     int suspended; /* under hub->mu */
     int64_t last_write_ms;
 } sse_client;
@@ -198,7 +199,7 @@ static void fill(sse_client *c)
     if (!c->sent_initial) {
         c->sent_initial = 1;
         buf_puts(&c->out, "retry: 2000\n\n");
-        if (!c->replay_next) {
+        if (!c->resumed) {
             bus_event e;
             head_event(h, &e);
             if (e.version > 0)
@@ -324,6 +325,7 @@ struct MHD_Response *sse_open(sse_hub *h, struct MHD_Connection *conn, int has_f
     }
     head_snap *hs = pipeline_head(h->pl);
     if (has_from) {
+        c->resumed = 1;
         c->last_sent = from;
         if (from < hs->version) {
             c->replay_next = from + 1;

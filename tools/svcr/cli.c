@@ -141,8 +141,7 @@ json_t *cli_read_json(const char *verb, const char *path)
     json_t *v = jcs_parse(in.data, in.len, 0, &err);
     buf_free(&in);
     if (!v)
-        fprintf(stderr, "svcr %s: %s: %s: %s\n", verb, path, svcr_code_name(err.code),
-                err.message);
+        fprintf(stderr, "svcr %s: %s: %s: %s\n", verb, path, svcr_code_name(err.code), err.message);
     return v;
 }
 
@@ -211,7 +210,7 @@ static int read_token_file(const char *verb, const char *path, char **out)
         start++;
     while (end > start && isspace((unsigned char)b.data[end - 1]))
         end--;
-    if (start == end || memchr(b.data + start, '\n', end - start)) {
+    if (start == end) {
         fprintf(stderr, "svcr %s: %s: expected one token\n", verb, path);
         crypto_wipe(b.data, b.len);
         buf_free(&b);
@@ -233,11 +232,14 @@ int cli_conn_finish(const char *verb, cli_conn *c)
         return cli_usage_error(verb, "--url must start with http:// or https://");
     if (c->token_arg && c->token_file)
         return cli_usage_error(verb, "give --token or --token-file, not both");
-    if (c->token_file)
-        return read_token_file(verb, c->token_file, &c->token) == 0 ? 0 : CLI_USAGE;
     const char *t = c->token_arg ? c->token_arg : getenv("SVCR_TOKEN");
-    if (t && *t && !(c->token = strdup(t)))
+    if (c->token_file && read_token_file(verb, c->token_file, &c->token) != 0)
+        return CLI_USAGE;
+    if (!c->token_file && t && *t && !(c->token = strdup(t)))
         return cli_usage_error(verb, "out of memory");
+    for (const char *p = c->token; p && *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            return cli_usage_error(verb, "the token contains spaces or control characters");
     return 0;
 }
 

@@ -1,5 +1,4 @@
-/* cli.h - what every svcr verb shares: the verb table entry, exit statuses, option parsing,
- * input reading and the connection options of the registry verbs. */
+/* cli.h - what every svcr verb shares: verb table, exit statuses, options, input. */
 #ifndef SVCR_TOOLS_CLI_H
 #define SVCR_TOOLS_CLI_H
 
@@ -55,10 +54,10 @@ uint64_t cli_json_u64(const json_t *o, const char *key, uint64_t dflt);
 
 /* Connection options of the registry verbs. */
 typedef struct cli_conn {
-    const char *url;  /* borrowed: --url, else SVCR_URL, else CLI_DEFAULT_URL */
-    char *token;      /* owned and wiped on free; NULL when no token was given */
+    const char *url;                    /* borrowed: --url, else SVCR_URL, else CLI_DEFAULT_URL */
+    char *token;                        /* owned and wiped on free; NULL when no token was given */
     const char *token_arg, *token_file; /* borrowed from argv until cli_conn_finish */
-    int json;         /* --json */
+    int json;                           /* --json */
 } cli_conn;
 
 /* Consumes one of --url, --token, --token-file, --json at argv[*i]. Returns 1 when consumed,
@@ -70,10 +69,10 @@ int cli_conn_finish(const char *verb, cli_conn *c);
 /* Wipes and frees the token. */
 void cli_conn_free(cli_conn *c);
 /* Help text lines for the options above, for the verbs' --help. */
-#define CLI_CONN_HELP                                                                          \
-    "  --url URL           registry base URL (default $SVCR_URL, else " CLI_DEFAULT_URL ")\n"  \
-    "  --token T           capability token (default $SVCR_TOKEN)\n"                           \
-    "  --token-file F      read the capability token from F\n"                                 \
+#define CLI_CONN_HELP                                                                              \
+    "  --url URL           registry base URL (default $SVCR_URL, else " CLI_DEFAULT_URL ")\n"      \
+    "  --token T           capability token (default $SVCR_TOKEN)\n"                               \
+    "  --token-file F      read the capability token from F\n"                                     \
     "  --json              machine-readable output (the registry's JSON, one line)\n"
 
 /* Verbs, one group per file. */
@@ -81,22 +80,23 @@ int cmd_b3(int argc, char **argv);
 int cmd_jcs(int argc, char **argv);
 int cmd_payload_b3(int argc, char **argv);
 int cmd_verify_store(int argc, char **argv);
-int cmd_keygen(int argc, char **argv);       /* cmd_keys.c */
-int cmd_trust_roots(int argc, char **argv);  /* cmd_keys.c */
-int cmd_sign(int argc, char **argv);         /* cmd_keys.c */
-int cmd_cap(int argc, char **argv);          /* cmd_cap.c */
-int cmd_propose(int argc, char **argv);      /* cmd_registry.c */
-int cmd_commit(int argc, char **argv);       /* cmd_registry.c */
-int cmd_supersede(int argc, char **argv);    /* cmd_registry.c */
-int cmd_freeze(int argc, char **argv);       /* cmd_registry.c */
-int cmd_thaw(int argc, char **argv);         /* cmd_registry.c */
-int cmd_head(int argc, char **argv);         /* cmd_registry.c */
-int cmd_get(int argc, char **argv);          /* cmd_registry.c */
-int cmd_proposals(int argc, char **argv);    /* cmd_registry.c */
-int cmd_audit(int argc, char **argv);        /* cmd_registry.c */
-int cmd_approve(int argc, char **argv);      /* cmd_approve.c */
-int cmd_diff(int argc, char **argv);         /* cmd_diff.c */
-int cmd_watch(int argc, char **argv);        /* cmd_watch.c */
+int cmd_keygen(int argc, char **argv);        /* cmd_keys.c */
+int cmd_trust_roots(int argc, char **argv);   /* cmd_keys.c */
+int cmd_sign(int argc, char **argv);          /* cmd_keys.c */
+int cmd_cap(int argc, char **argv);           /* cmd_cap.c */
+int cmd_draft(int argc, char **argv);
+int cmd_propose(int argc, char **argv);       /* cmd_registry.c */
+int cmd_commit(int argc, char **argv);        /* cmd_registry.c */
+int cmd_supersede(int argc, char **argv);     /* cmd_registry.c */
+int cmd_freeze(int argc, char **argv);        /* cmd_registry.c */
+int cmd_thaw(int argc, char **argv);          /* cmd_registry.c */
+int cmd_head(int argc, char **argv);          /* cmd_registry.c */
+int cmd_get(int argc, char **argv);           /* cmd_registry.c */
+int cmd_proposals(int argc, char **argv);     /* cmd_registry.c */
+int cmd_audit(int argc, char **argv);         /* cmd_registry.c */
+int cmd_approve(int argc, char **argv);       /* cmd_approve.c */
+int cmd_diff(int argc, char **argv);          /* cmd_diff.c */
+int cmd_watch(int argc, char **argv);         /* cmd_watch.c */
 int cmd_verify_remote(int argc, char **argv); /* cmd_verify_remote.c */
 
 #endif

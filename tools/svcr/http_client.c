@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -26,7 +27,16 @@ typedef struct stream_ctx {
     void *ctx;
     http_reply *err_reply;
     int stopped;
+    int64_t idle_ms, last_data_ms; /* idle_ms 0: no idle limit */
+    int idle;                      /* the idle limit ended the stream */
 } stream_ctx;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 http_client *http_client_new(const char *base_url, const char *token)
 {
@@ -159,6 +169,7 @@ int http_post(http_client *h, const char *path, const char *json, size_t len, ht
 static size_t stream_write(char *data, size_t size, size_t n, void *vctx)
 {
     stream_ctx *s = vctx;
+    s->last_data_ms = mono_ms();
     long status = 0;
     curl_easy_getinfo(s->h->curl, CURLINFO_RESPONSE_CODE, &status);
     if (status != 200)
@@ -168,6 +179,23 @@ static size_t stream_write(char *data, size_t size, size_t n, void *vctx)
         return 0;
     }
     return size * n;
+}
+
+/* libcurl calls this about once a second: ends a stream on which nothing arrived for idle_ms
+ * (a heartbeat counts). */
+static int stream_progress(void *vctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                           curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    stream_ctx *s = vctx;
+    if (s->idle_ms > 0 && mono_ms() - s->last_data_ms > s->idle_ms) {
+        s->idle = 1;
+        return 1;
+    }
+    return 0;
 }
 
 http_stream_end http_stream(http_client *h, const char *path, const char *last_event_id,
@@ -181,26 +209,30 @@ http_stream_end http_stream(http_client *h, const char *path, const char *last_e
         prepare(h, path, "Accept: text/event-stream", last_event_id ? lei : NULL);
     if (!hd)
         return HTTP_STREAM_FAILED;
-    stream_ctx s = {h, cb, ctx, err_reply, 0};
+    stream_ctx s = {h, cb, ctx, err_reply, 0, idle_ms, mono_ms(), 0};
     CURL *c = h->curl;
     buf_reset(&err_reply->body);
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, idle_ms > 0 ? 1L : 0L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, idle_ms > 0 ? (long)((idle_ms + 999) / 1000) : 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, stream_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &s);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, stream_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
     CURLcode rc = curl_easy_perform(c);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 0L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 0L);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 1L);
     curl_slist_free_all(hd);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &err_reply->status);
     if (s.stopped)
         return HTTP_STREAM_STOPPED;
+    if (s.idle) {
+        snprintf(h->err, sizeof h->err, "nothing arrived for %lld ms", (long long)idle_ms);
+        return HTTP_STREAM_FAILED;
+    }
     if (err_reply->status != 0 && err_reply->status != 200)
         return HTTP_STREAM_STATUS;
-    if (rc == CURLE_OPERATION_TIMEDOUT) /* the caller tells a deadline from an idle link */
+    if (rc == CURLE_OPERATION_TIMEDOUT)
         return HTTP_STREAM_TIMEOUT;
     if (err_reply->status == 200)
         return HTTP_STREAM_CLOSED;

@@ -37,9 +37,10 @@ typedef int (*http_chunk_cb)(void *ctx, const char *data, size_t len);
 typedef enum http_stream_end {
     HTTP_STREAM_STOPPED, /* the callback asked to stop */
     HTTP_STREAM_CLOSED,  /* the server ended the body, or the connection broke */
-    HTTP_STREAM_TIMEOUT, /* timeout_ms passed */
+    HTTP_STREAM_TIMEOUT, /* timeout_ms passed (or connecting took too long) */
     HTTP_STREAM_STATUS,  /* the answer was not 200: *err_reply holds it */
-    HTTP_STREAM_FAILED   /* no answer (connection refused, ...): see http_client_error */
+    HTTP_STREAM_FAILED   /* no answer (connection refused, ...) or idle_ms passed without data:
+                            see http_client_error */
 } http_stream_end;
 
 /* GETs base_url + path with "Accept: text/event-stream" and, when last_event_id is not NULL,

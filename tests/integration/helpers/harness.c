@@ -134,6 +134,110 @@ void srv_start(srv *s, const char *const *extra)
     fail_msg("server did not become healthy in 10 s; log: %s", s->log_path);
 }
 
+const char *srv_bin(void)
+{
+    return bin_path();
+}
+
+unsigned srv_free_port(void)
+{
+    return free_port();
+}
+
+/* environ with `extra` ("NAME=value") added, an entry of the same name replaced. The array is
+ * allocated (the strings are borrowed); NULL on OOM. */
+static char **env_with(const char *const *extra)
+{
+    extern char **environ;
+    size_t n = 0, k = 0;
+    while (environ[n])
+        n++;
+    while (extra && extra[k])
+        k++;
+    char **out = calloc(n + k + 1, sizeof *out);
+    if (!out)
+        return NULL;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        int replaced = 0;
+        for (size_t j = 0; j < k && !replaced; j++) {
+            const char *eq = strchr(extra[j], '=');
+            size_t len = eq ? (size_t)(eq - extra[j]) : strlen(extra[j]);
+            replaced = strncmp(environ[i], extra[j], len) == 0 && environ[i][len] == '=';
+        }
+        if (!replaced)
+            out[m++] = environ[i];
+    }
+    for (size_t j = 0; j < k; j++)
+        out[m++] = (char *)extra[j];
+    out[m] = NULL;
+    return out;
+}
+
+void srv_start_with(srv *s, const srv_launch *l)
+{
+    assert_true(!l->omit_bind || l->port);
+    s->port = l->port ? l->port : free_port();
+    char bind[64];
+    snprintf(bind, sizeof bind, "127.0.0.1:%u", s->port);
+    const char *argv[64];
+    int n = 0;
+    char abs_bin[4096];
+    argv[n++] = bin_path();
+    if (l->cwd && argv[0][0] != '/' && realpath(argv[0], abs_bin))
+        argv[0] = abs_bin; /* a relative $SVCR_BIN must survive the chdir */
+    if (!l->omit_bind) {
+        argv[n++] = "--bind";
+        argv[n++] = bind;
+    }
+    argv[n++] = "--data-dir";
+    argv[n++] = s->data_dir;
+    argv[n++] = "--trust-roots";
+    argv[n++] = s->roots_path;
+    argv[n++] = "--root-keys";
+    argv[n++] = s->keys_path;
+    argv[n++] = "--log-level";
+    argv[n++] = "info";
+    for (int i = 0; l->extra && l->extra[i] && n < 62; i++)
+        argv[n++] = l->extra[i];
+    argv[n] = NULL;
+    char **envp = env_with(l->env); /* built before fork: the child only calls exec */
+    assert_non_null(envp);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(s->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, STDERR_FILENO);
+            dup2(fd, STDOUT_FILENO);
+        }
+        if (l->cwd && chdir(l->cwd) != 0)
+            _exit(126);
+        execve(argv[0], (char *const *)argv, envp);
+        _exit(127);
+    }
+    free(envp);
+    s->pid = pid;
+    for (int i = 0; i < 200; i++) {
+        if (healthy(s))
+            return;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            s->pid = 0;
+            fail_msg("server exited during startup (status %d); log: %s", st, s->log_path);
+        }
+        struct timespec ts = {0, 50000000};
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("server did not become healthy in 10 s; log: %s", s->log_path);
+}
+
+void srv_start_env(srv *s, const char *const *extra, const char *const *env, const char *cwd)
+{
+    srv_launch l = {.extra = extra, .env = env, .cwd = cwd};
+    srv_start_with(s, &l);
+}
+
 int srv_stop(srv *s)
 {
     if (!s->pid)

@@ -31,6 +31,26 @@ void srv_prepare(srv *s, size_t n, unsigned m);
 /* Starts (or restarts) the binary with its standard flags plus `extra` (NULL-terminated list,
  * may be NULL) and waits for /healthz. Fails the test if it does not come up in 10 s. */
 void srv_start(srv *s, const char *const *extra);
+
+/* How srv_start_with launches the binary (every field may be 0/NULL). */
+typedef struct srv_launch {
+    const char *const *extra; /* flags after the standard ones, NULL-terminated */
+    const char *const *env;   /* "NAME=value" entries added to (or replacing in) the environment */
+    const char *cwd;          /* working directory of the server; NULL: the test's */
+    unsigned port;            /* 0: a fresh free port */
+    int omit_bind;            /* no --bind flag: a --config file or `env` must set bind_addr to
+                                 127.0.0.1:port (so port must be given) */
+} srv_launch;
+/* Like srv_start, with the options above; waits for /healthz and fails the test if the server
+ * exits or does not come up in 10 s. */
+void srv_start_with(srv *s, const srv_launch *l);
+/* srv_start with extra environment entries (may be NULL) and working directory (NULL: keep). */
+void srv_start_env(srv *s, const char *const *extra, const char *const *env, const char *cwd);
+/* The server binary under test: $SVCR_BIN, else $SVCR_ROOT/build/svc-registry (static buffer). */
+const char *srv_bin(void);
+/* A loopback TCP port that was free a moment ago. */
+unsigned srv_free_port(void);
+
 /* SIGTERM, waits; returns the exit status (or -1 if it had to be killed). */
 int srv_stop(srv *s);
 /* SIGKILL and reap. */
