@@ -25,10 +25,11 @@
  *
  * Latency of a delivery = receive time - t0 of that version's commit. Reported per commit and
  * overall: p50 / p99 / max over all subscribers (the per-commit max is "commit -> last
- * delivery"), missed deliveries (a version a live client never got: must be 0), reconcile
+ * delivery"), missed deliveries (a version a connected client never got: must be 0), reconcile
  * events, duplicates, disconnects. Output: one JSON object per line on stdout (kind "commit"
  * per commit, then kind "summary"); a human summary on stderr. Exit status 0 when every client
- * connected, every commit succeeded and nothing was missed; 1 otherwise; 2 for bad usage.
+ * connected and first saw HEAD, every commit succeeded and nothing was missed; 1 otherwise; 2 for
+ * bad usage.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -1000,7 +1001,10 @@ int main(int argc, char **argv)
     free(all);
     free(one);
     free(last);
-    status = (firsts == nc && nk == o.commits && missed_total == 0 && !w.error[0]) ? 0 : 1;
+    status = (firsts == nc && nk == o.commits && missed_total == 0 && !w.error[0] &&
+              f.first_min == head && f.first_max == head)
+                 ? 0
+                 : 1;
 out:
     if (f.cli) {
         for (size_t i = 0; i < o.clients; i++) {

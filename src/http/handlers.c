@@ -31,6 +31,11 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+static void release_head(void *h)
+{
+    head_snap_release(h);
+}
+
 static int copy_cb(void *ctx, const void *data, size_t len)
 {
     return buf_append(ctx, data, len);
@@ -54,29 +59,44 @@ static int artifact_etag(const buf *art, char out[80])
 static void get_version(http_server *s, struct MHD_Connection *c, req *q, resp *r)
 {
     uint64_t v = 0;
-    buf art = {0};
-    svcr_code code = parse_u64(q->param, &v) == 0 ? pipeline_get_version(s->o.pl, v, copy_cb, &art)
-                                                  : SVCR_E_NOT_FOUND;
-    if (code != SVCR_OK) {
-        buf_free(&art);
-        resp_error_code(r, q->corr_id, code, code == SVCR_E_PRUNED ? "pruned" : "version",
-                        code == SVCR_E_PRUNED ? "this version's body was removed by retention"
-                        : code == SVCR_E_NOT_FOUND ? "no such version"
-                                                   : "storage read failed");
+    if (parse_u64(q->param, &v) != 0) {
+        resp_error_code(r, q->corr_id, SVCR_E_NOT_FOUND, "version", "no such version");
         return;
+    }
+    body_blob *blob = body_cache_get(s->bodies, v);
+    if (!blob) {
+        buf art = {0};
+        svcr_code code = pipeline_get_version(s->o.pl, v, copy_cb, &art);
+        if (code != SVCR_OK) {
+            buf_free(&art);
+            resp_error_code(r, q->corr_id, code, code == SVCR_E_PRUNED ? "pruned" : "version",
+                            code == SVCR_E_PRUNED ? "this version's body was removed by retention"
+                            : code == SVCR_E_NOT_FOUND ? "no such version"
+                                                       : "storage read failed");
+            return;
+        }
+        blob = body_blob_new(v, art.data, art.len);
+        if (blob)
+            artifact_etag(&art, blob->etag);
+        buf_free(&art);
+        if (!blob) {
+            resp_error_code(r, q->corr_id, SVCR_E_INTERNAL, "oom", "out of memory");
+            return;
+        }
+        body_cache_put(s->bodies, blob);
     }
     q->version = v;
     r->cache_control = "public, max-age=31536000, immutable";
-    artifact_etag(&art, r->etag);
+    snprintf(r->etag, sizeof r->etag, "%s", blob->etag);
     const char *inm = header(c, MHD_HTTP_HEADER_IF_NONE_MATCH);
     if (inm && r->etag[0] && (strstr(inm, r->etag) || strcmp(inm, "*") == 0)) {
-        buf_free(&art);
+        body_blob_release(blob);
         buf empty = {0};
         resp_json(r, 304, &empty);
         r->content_type = NULL;
         return;
     }
-    resp_json(r, 200, &art);
+    resp_zero_copy(r, 200, blob->data, blob->len, body_blob_release, blob);
 }
 
 static void get_audit(http_server *s, struct MHD_Connection *c, req *q, resp *r)
@@ -142,13 +162,11 @@ void handle_read(http_server *s, struct MHD_Connection *c, req *q, resp *r)
         render_metrics(s, &out);
         resp_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", &out);
         return;
-    case RT_HEAD: {
+    case RT_HEAD: { /* the body rendered once per commit, sent without a copy */
         head_snap *h = pipeline_head(s->o.pl);
-        buf_append(&out, h->json, h->json_len);
         q->version = h->version;
-        head_snap_release(h);
         r->cache_control = "no-cache";
-        resp_json(r, 200, &out);
+        resp_zero_copy(r, 200, h->json, h->json_len, release_head, h);
         return;
     }
     case RT_GET_VERSION:

@@ -9,6 +9,7 @@
 
 #include "http/http.h"
 #include "http/routes.h"
+#include "http/body_cache.h"
 #include "http/sse.h"
 #include "interop/buf.h"
 
@@ -25,6 +26,11 @@ typedef struct resp {
     int retry_after; /* seconds; 0 = no header */
     svcr_code code;  /* the error code when status is an error (for logs) */
     struct MHD_Response *raw; /* a ready-made response (SSE), owned until queued */
+    /* zero-copy body: bytes owned by someone else, released by zc_free(zc_cls) once sent */
+    const char *zc_data;
+    size_t zc_len;
+    void (*zc_free)(void *);
+    void *zc_cls;
 } resp;
 
 /* Per-request state, from the first access-handler call to the completion callback. */
@@ -58,6 +64,7 @@ struct http_server {
     atomic_long inflight;
     atomic_int shutting_down;
     sse_hub *sse;
+    body_cache *bodies; /* committed versions' bodies, shared zero-copy */
     unsigned port;
     int quiesced_fd;
 };
@@ -73,6 +80,9 @@ void resp_error(resp *r, const char *corr_id, const svcr_err *e);
 void resp_error_code(resp *r, const char *corr_id, svcr_code code, const char *reason,
                      const char *message);
 void resp_free(resp *r);
+/* Sets a zero-copy body (see resp.zc_*); the response takes the caller's reference. */
+void resp_zero_copy(resp *r, int status, const char *data, size_t len, void (*release)(void *),
+                    void *cls);
 /* Turns r into an MHD response with the common headers and queues it. */
 enum MHD_Result resp_queue(http_server *s, struct MHD_Connection *c, req *q, resp *r);
 

@@ -70,8 +70,23 @@ void resp_error_code(resp *r, const char *corr_id, svcr_code code, const char *r
     resp_error(r, corr_id, &e);
 }
 
+void resp_zero_copy(resp *r, int status, const char *data, size_t len, void (*release)(void *),
+                    void *cls)
+{
+    buf_free(&r->body);
+    r->status = status;
+    r->content_type = JSON_CT;
+    r->zc_data = data;
+    r->zc_len = len;
+    r->zc_free = release;
+    r->zc_cls = cls;
+}
+
 void resp_free(resp *r)
 {
+    if (r->zc_free)
+        r->zc_free(r->zc_cls); /* not handed to libmicrohttpd */
+    r->zc_free = NULL;
     buf_free(&r->body);
     if (r->raw)
         MHD_destroy_response(r->raw);
@@ -82,6 +97,12 @@ enum MHD_Result resp_queue(http_server *s, struct MHD_Connection *c, req *q, res
 {
     struct MHD_Response *mr = r->raw;
     r->raw = NULL;
+    if (!mr && r->zc_free) {
+        mr = MHD_create_response_from_buffer_with_free_callback_cls(
+            r->zc_len, (void *)r->zc_data, r->zc_free, r->zc_cls);
+        if (mr)
+            r->zc_free = NULL; /* libmicrohttpd releases it when the response is destroyed */
+    }
     if (!mr)
         mr = MHD_create_response_from_buffer(r->body.len, r->body.data ? r->body.data : (void *)"",
                                              MHD_RESPMEM_MUST_COPY);

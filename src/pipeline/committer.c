@@ -156,6 +156,39 @@ void batch_audit(pipeline *p, batch *b, const audit_entry *e)
     b->tip = next;
 }
 
+/* The pending index: ids of the proposals still open for HEAD+1 after this batch, stored in
+ * meta "pending" so startup loads them without scanning every proposal ever made. */
+static int is_open_after(const batch *b, const proposal *pr)
+{
+    return pr->status == PROPOSAL_PENDING && pr->ds->version == b->head->version + 1;
+}
+
+static void write_pending_index(pipeline *p, batch *b)
+{
+    buf ids = {0};
+    buf_putc(&ids, '[');
+    int first = 1;
+    for (size_t i = 0; i < p->map.cap; i++) {
+        proposal *x = p->map.slots[i];
+        if (!x || !x->ds || find_in(b->shadow, b->n_shadow, x->id) || !is_open_after(b, x))
+            continue;
+        buf_printf(&ids, "%s\"%s\"", first ? "" : ",", x->id);
+        first = 0;
+    }
+    for (size_t i = 0; i < b->n_shadow; i++) {
+        if (!is_open_after(b, b->shadow[i]))
+            continue;
+        buf_printf(&ids, "%s\"%s\"", first ? "" : ",", b->shadow[i]->id);
+        first = 0;
+    }
+    buf_putc(&ids, ']');
+    int rc = ids.data ? p->st->ops->txn_put_meta(b->txn, "pending", ids.data, ids.len)
+                      : STORE_ENOMEM;
+    buf_free(&ids);
+    if (rc != STORE_OK)
+        batch_fail(b, rc);
+}
+
 /* Before the write transaction opens: load from storage the proposals the batch names that
  * are not pending in memory (committed or stale ones), so no read runs inside the write. */
 static void preload(pipeline *p, batch *b, op *list)
@@ -264,6 +297,8 @@ static void run_batch(pipeline *p, op *list, size_t n)
         batch_fail(&b, rc);
     for (op *o = list; o && !batch_failed(&b); o = o->next)
         apply_one(p, &b, o);
+    if (b.txn && !batch_failed(&b) && (b.n_shadow > 0 || b.head_changed))
+        write_pending_index(p, &b);
     if (b.txn) {
         if (batch_failed(&b))
             p->st->ops->txn_abort(b.txn);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "governance/artifact.h"
 #include "governance/chain_verify.h"
@@ -196,6 +197,32 @@ static int load_pending(void *vctx, const char *id, const void *data, size_t len
     return 0;
 }
 
+/* Loads the proposals open for HEAD+1 from the pending index (meta "pending"); a store written
+ * before the index existed is scanned instead. */
+static void load_pending_index(pipeline *p)
+{
+    buf idx = {0};
+    int rc = get_bytes(p->st, p->st->ops->get_meta, "pending", &idx);
+    json_t *ids = rc == STORE_OK ? jcs_parse(idx.data, idx.len, 0, NULL) : NULL;
+    buf_free(&idx);
+    if (!json_is_array(ids)) {
+        json_decref(ids);
+        p->st->ops->iter_proposals(p->st, load_pending, p);
+        return;
+    }
+    size_t i;
+    json_t *id;
+    json_array_foreach(ids, i, id)
+    {
+        const char *s = json_string_value(id);
+        buf rec = {0};
+        if (s && p->st->ops->get_proposal(p->st, s, pl_copy_bytes, &rec) == STORE_OK)
+            load_pending(p, s, rec.data, rec.len);
+        buf_free(&rec);
+    }
+    json_decref(ids);
+}
+
 /* Verification of versions [from, to] with signatures; stops at the first failure. */
 typedef struct verify_ctx {
     pipeline *p;
@@ -236,10 +263,8 @@ static void mark_chain_fault(pipeline *p, const svcr_err *e)
 }
 
 /* Verifies [from, to]; from == 1 starts at the trust roots. */
-static void verify_range(pipeline *p, uint64_t from, uint64_t to)
+static void verify_chunk(pipeline *p, uint64_t from, uint64_t to)
 {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     verify_ctx c = {.p = p, .to = to};
     if (from == 1) {
         chain_verifier_init_genesis(&c.cv, p->trust_roots);
@@ -263,6 +288,29 @@ static void verify_range(pipeline *p, uint64_t from, uint64_t to)
     if (c.failed)
         mark_chain_fault(p, &c.err);
     chain_verifier_free(&c.cv);
+}
+
+typedef struct chunk_args {
+    pipeline *p;
+    uint64_t from, to;
+} chunk_args;
+
+static void *chunk_main(void *arg)
+{
+    chunk_args *a = arg;
+    verify_chunk(a->p, a->from, a->to);
+    return NULL;
+}
+
+/* Verifies [from, to], split across the cores: each chunk starts from the artifact before it,
+ * which the previous chunk verifies, so the result equals one sequential pass. */
+static void verify_parts(pipeline *p, uint64_t from, uint64_t to);
+
+static void verify_range(pipeline *p, uint64_t from, uint64_t to)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    verify_parts(p, from, to);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     pthread_mutex_lock(&p->st_mu);
     p->stats.verify_seconds =
@@ -270,10 +318,32 @@ static void verify_range(pipeline *p, uint64_t from, uint64_t to)
     pthread_mutex_unlock(&p->st_mu);
 }
 
-typedef struct bg_args {
-    pipeline *p;
-    uint64_t to;
-} bg_args;
+static void verify_parts(pipeline *p, uint64_t from, uint64_t to)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    uint64_t n = to >= from ? to - from + 1 : 0;
+    size_t parts = cores > 1 && n >= 256 ? (size_t)(cores > 8 ? 8 : cores) : 1;
+    if (parts == 1) {
+        verify_chunk(p, from, to);
+        return;
+    }
+    pthread_t th[8];
+    chunk_args args[8];
+    int started[8] = {0};
+    for (size_t i = 0; i < parts; i++) {
+        args[i].p = p;
+        args[i].from = from + n * i / parts;
+        args[i].to = from + n * (i + 1) / parts - 1;
+        started[i] = i > 0 && pthread_create(&th[i], NULL, chunk_main, &args[i]) == 0;
+    }
+    verify_chunk(p, args[0].from, args[0].to);
+    for (size_t i = 1; i < parts; i++) {
+        if (started[i])
+            pthread_join(th[i], NULL);
+        else
+            verify_chunk(p, args[i].from, args[i].to);
+    }
+}
 
 static void *verifier_main(void *arg)
 {
@@ -285,6 +355,7 @@ static void *verifier_main(void *arg)
     head_snap_release(h);
     if (to > 0)
         verify_range(p, 1, to);
+    p->st->ops->drop_cache(p->st); /* the scan touched every page: give them back */
     return NULL;
 }
 
@@ -327,7 +398,7 @@ svcr_code pipeline_open(const pipeline_opts *o, pipeline **out, svcr_err *err)
         return c;
     }
     load_frozen(p);
-    p->st->ops->iter_proposals(p->st, load_pending, p);
+    load_pending_index(p);
     if (sh.version > 0) {
         p->stats.recoveries_startup = 1;
         uint64_t k = p->o.verify_last_k;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -708,6 +709,19 @@ static void lm_txn_abort(store_txn *t)
 
 /* --- lifecycle ---------------------------------------------------------------------------- */
 
+/* The map is read-only and shared (LMDB writes with pwrite), so MADV_DONTNEED only unmaps pages
+ * from this process; their contents stay in the page cache. Taken under the map lock so a
+ * resize cannot move the map meanwhile. */
+static void lm_drop_cache(store *base)
+{
+    lm_store *s = (lm_store *)base;
+    MDB_envinfo info;
+    pthread_rwlock_rdlock(&s->map_lock);
+    if (mdb_env_info(s->env, &info) == 0 && info.me_mapaddr && info.me_mapsize)
+        madvise(info.me_mapaddr, info.me_mapsize, MADV_DONTNEED);
+    pthread_rwlock_unlock(&s->map_lock);
+}
+
 static void lm_close(store *base)
 {
     lm_store *s = (lm_store *)base;
@@ -820,7 +834,9 @@ static int lm_env_open(lm_store *s, const store_open_opts *o, char *errbuf, size
     if (map > SIZE_MAX / 2)
         return lm_err(errbuf, errcap, STORE_EINVAL, "storage: map_size too large");
     map = lm_page_round(map);
-    unsigned int flags = MDB_NOTLS;
+    /* MDB_NORDAHEAD: reads touch a few pages each; kernel read-ahead would map neighbours and
+     * inflate RSS for nothing on large stores. */
+    unsigned int flags = MDB_NOTLS | MDB_NORDAHEAD;
     if (o->read_only)
         flags |= MDB_RDONLY;
     else if (!o->fsync)
@@ -904,5 +920,6 @@ static const store_ops lm_ops = {
     .last_audit_seq = lm_last_audit_seq,
     .size_bytes = lm_size_bytes,
     .fault_arm = lm_fault_arm,
+    .drop_cache = lm_drop_cache,
     .close = lm_close,
 };

@@ -556,6 +556,11 @@ static void mem_table_free(mem_table *t)
     free(t->items);
 }
 
+static void mem_drop_cache(store *base)
+{
+    (void)base; /* nothing is mapped */
+}
+
 static void mem_close(store *base)
 {
     mem_store *s = (mem_store *)base;
@@ -620,5 +625,6 @@ static const store_ops mem_ops = {
     .last_audit_seq = mem_last_audit_seq,
     .size_bytes = mem_size_bytes,
     .fault_arm = mem_fault_arm,
+    .drop_cache = mem_drop_cache,
     .close = mem_close,
 };

@@ -97,6 +97,10 @@ typedef struct store_ops {
     /* Arms a fault for the next `count` write transactions (count < 0: every one until re-armed;
      * STORE_FAULT_NONE disarms). Tests only; see DECISIONS.md. Thread-safe. */
     void (*fault_arm)(store *s, store_fault f, int count);
+    /* Drops the store's mapped pages from this process's resident set (they stay in the
+     * kernel's page cache and fault back in on the next read). Called after a full scan such as
+     * background verification. Never changes data; a no-op where nothing is mapped. */
+    void (*drop_cache)(store *s);
     /* Closes and frees. No transaction may be open. */
     void (*close)(store *s);
 } store_ops;

@@ -195,6 +195,15 @@ static void test_resume_with_last_event_id_replays_in_order(void **state)
     assert_non_null(ev);
     assert_int_equal(event_id(ev), 6);
     stream_close(&st);
+    /* resuming at HEAD gets only what comes after it: no repeat of HEAD */
+    char at[32];
+    snprintf(at, sizeof at, "%llu", (unsigned long long)v);
+    stream_open(s, &st, "/registry/stream", at);
+    uint64_t next = cycle(s);
+    ev = next_event(&st, "registry.update", 5);
+    assert_non_null(ev);
+    assert_int_equal(event_id(ev), next);
+    stream_close(&st);
 }
 
 static void test_stalled_clients_get_reconcile_and_commits_keep_pace(void **state)
