@@ -259,6 +259,18 @@ static unsigned addr_port(const char *addr)
     return colon ? (unsigned)strtoul(colon + 1, NULL, 10) : 0;
 }
 
+/* Once shutdown has begun, a new connection is closed as soon as it is accepted. This stands in
+ * for MHD_quiesce_daemon(), which on an epoll daemon with its own threads races with the
+ * workers removing the same listen FD and aborts the process ("Failed to remove listen FD from
+ * epoll set", libmicrohttpd 0.9.75). */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    (void)addr;
+    (void)len;
+    const http_server *s = cls;
+    return atomic_load(&s->shutting_down) ? MHD_NO : MHD_YES;
+}
+
 static struct MHD_Daemon *start_daemon(http_server *s, const char *addr, unsigned threads,
                                        MHD_AccessHandlerCallback h, char *err, size_t cap)
 {
@@ -274,7 +286,7 @@ static struct MHD_Daemon *start_daemon(http_server *s, const char *addr, unsigne
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, 0, NULL, NULL, h, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        flags, 0, accept_policy, s, h, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, s->o.max_conns,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)((s->o.idle_timeout_ms + 999) / 1000),
@@ -364,11 +376,8 @@ unsigned http_port(const http_server *s)
 
 void http_begin_shutdown(http_server *s)
 {
-    atomic_store(&s->shutting_down, 1);
+    atomic_store(&s->shutting_down, 1); /* accept_policy refuses new connections from now */
     sse_hub_close(s->sse);
-    int fd = MHD_quiesce_daemon(s->d);
-    if (fd >= 0)
-        s->quiesced_fd = fd; /* ours to close once the daemon has stopped */
 }
 
 void http_stop(http_server *s)

@@ -450,6 +450,39 @@ static void test_expired_proposal_answers_410(void **state)
     buf_free(&v);
 }
 
+/* History's signers cannot be swapped from outside: reopening the same store with other trust
+ * roots is refused, and with the founding ones (or none) the stored set still governs. */
+static void test_reopening_with_other_trust_roots_is_refused(void **state)
+{
+    world *w = *state;
+    assert_int_equal(fx_cycle(w->p, &w->k, &w->k, 0), SVCR_OK);
+    pipeline_close(w->p);
+    fx_keys other;
+    fx_keys_make(&other, 1, 1, 7);
+    char *rj = fx_signer_set_json(&other);
+    pipeline_opts o = {.st = w->st, .trust_roots = rj, .trust_roots_len = strlen(rj)};
+    pipeline *p2 = NULL;
+    svcr_err e;
+    assert_int_equal(pipeline_open(&o, &p2, &e), SVCR_E_MALFORMED);
+    assert_string_equal(e.reason, "roots_differ");
+    free(rj);
+    pipeline_opts none = {.st = w->st};
+    assert_int_equal(pipeline_open(&none, &w->p, &e), SVCR_OK);
+    head_snap *h = pipeline_head(w->p);
+    assert_int_equal(h->version, 1);
+    assert_int_equal(h->governing->m, w->k.m);
+    head_snap_release(h);
+    /* a single outside key still cannot approve the next version */
+    h = pipeline_head(w->p);
+    char *payload = fx_payload_json(2, h->payload_b3, &other, 0, NULL, NULL);
+    head_snap_release(h);
+    char b3[68], id[27];
+    assert_int_equal(fx_propose(w->p, payload, b3, id, NULL), SVCR_OK);
+    free(payload);
+    assert_int_equal(fx_approve(w->p, id, &other, 0, b3), SVCR_E_UNKNOWN_SIGNER);
+    assert_int_equal(fx_commit(w->p, id, NULL), SVCR_E_QUORUM_FAILED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -473,6 +506,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_audit_chain_records_accepts_and_rejections, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_expired_proposal_answers_410, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopening_with_other_trust_roots_is_refused, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
