@@ -6,6 +6,8 @@
 #      BENCH_COLDSTART_SERVER_ARGS (extra server flags, e.g. "--storage-verify-last-k 100").
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BENCH_NAME=bench-coldstart
+. scripts/lib_bench.sh
 out=${1:-/dev/stdout}
 N=${BENCH_COLDSTART_VERSIONS:-100000}
 SIZE=${BENCH_COLDSTART_SIZE:-1024}
@@ -17,23 +19,7 @@ for b in build/svc-registry build/svcr build/bench/gen_store build/bench/bench_c
         exit 1
     }
 done
-mkdir -p build
-work=$(mktemp -d "$PWD/build/bench-coldstart.XXXXXX")
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
 
-free_port() { # a port nobody listens on
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 10000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-}
 
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 echo "# bench_coldstart: building a store of $N versions of ~$SIZE B (real pipeline)" >&2

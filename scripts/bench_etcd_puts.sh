@@ -4,30 +4,17 @@
 # 64 concurrent clients, SECS seconds each. Appends JSON lines to $1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BENCH_NAME=bench-etcd
+. scripts/lib_bench.sh
 out=${1:-/dev/stdout}
 SECS=${BENCH_PUT_SECONDS:-5}
-work=$(mktemp -d "$PWD/build/bench-etcd.XXXXXX")
-pid=
-cleanup() {
-    [[ -n $pid ]] && kill "$pid" 2>/dev/null
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 20000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-}
 EP=$(free_port)
 EPP=$(free_port)
 etcd --name bench --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$EP" \
     --advertise-client-urls "http://127.0.0.1:$EP" --listen-peer-urls "http://127.0.0.1:$EPP" \
     --initial-advertise-peer-urls "http://127.0.0.1:$EPP" \
     --initial-cluster "bench=http://127.0.0.1:$EPP" >"$work/etcd.log" 2>&1 &
-pid=$!
+pids+=($!)
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$EP/version" && break; sleep 0.1; done
 key=$(printf 'registry/bench' | base64 -w0)
 value=$(head -c 768 /dev/urandom | base64 -w0) # 1 KiB once base64'd, like a payload

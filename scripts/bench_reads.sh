@@ -5,33 +5,12 @@
 # Writes JSON lines to $1 (results file) and a table to stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BENCH_NAME=bench-reads
+. scripts/lib_bench.sh
 out=${1:-/dev/stdout}
 SECS=${BENCH_READ_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
-work=$(mktemp -d "$PWD/build/bench-reads.XXXXXX")
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
 
-free_port() { # a port nobody listens on
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 20000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-}
-wait_http() { # URL: waits up to 10 s for any HTTP answer
-    for _ in $(seq 1 100); do
-        curl -s -o /dev/null "$1" && return 0
-        sleep 0.1
-    done
-    echo "bench_reads: $1 did not come up" >&2
-    return 1
-}
 
 # --- the registry: 2 versions, ~1 KiB and ~64 KiB ---------------------------------------------
 build/bench/gen_store "$work/reg" 2 --size 1024 --last-size 65536 >/dev/null

@@ -5,42 +5,20 @@
 #      BENCH_SSE_WINDOW (256 connections opening at once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BENCH_NAME=bench-sse
+. scripts/lib_bench.sh
 out=${1:-/dev/stdout}
 CLIENTS=${BENCH_SSE_CLIENTS:-10000}
 COMMITS=${BENCH_SSE_COMMITS:-20}
 INTERVAL=${BENCH_SSE_INTERVAL_MS:-300}
 WINDOW=${BENCH_SSE_WINDOW:-256}
-mkdir -p build
 for b in build/svc-registry build/bench/gen_store build/bench/bench_sse; do
     [[ -x $b ]] || {
         echo "bench_sse: $b missing: make build && make BUILD=build $b" >&2
         exit 1
     }
 done
-work=$(mktemp -d "$PWD/build/bench-sse.XXXXXX")
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
 
-free_port() { # a port nobody listens on
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 10000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-}
-wait_http() { # URL: waits up to 10 s for any HTTP answer
-    for _ in $(seq 1 100); do
-        curl -s -o /dev/null "$1" && return 0
-        sleep 0.1
-    done
-    echo "bench_sse: $1 did not come up" >&2
-    return 1
-}
 
 # 10,000 streams need 10,000 descriptors in the server and in the client.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"

@@ -67,17 +67,6 @@ static long auth_b64_canonical(const char *text, size_t len, char *out)
     return (long)n;
 }
 
-static int auth_hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* One v1 packet: 4 hex digits giving the packet's whole length, then "key value\n". */
 typedef struct auth_packet {
     const uint8_t *key, *val;
@@ -91,7 +80,7 @@ static int auth_read_packet(const uint8_t *raw, size_t n, size_t *pos, auth_pack
         return -1;
     size_t plen = 0;
     for (int i = 0; i < 4; i++) {
-        int h = auth_hexval(raw[*pos + (size_t)i]);
+        int h = hex_digit_value(raw[*pos + (size_t)i]);
         if (h < 0)
             return -1;
         plen = plen << 4 | (size_t)h;

@@ -1,5 +1,6 @@
 /* toml.c - a strict TOML subset parser: one-level sections, bare keys, scalar and flat values. */
 #include "config/toml.h"
+#include "crypto/codec.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -136,17 +137,6 @@ static int seen_add(parser *ps, const char *name)
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static size_t utf8_put(uint32_t cp, char *o)
 {
     if (cp < 0x80) {
@@ -205,7 +195,7 @@ static int parse_string(parser *ps, const char *subj, const char **pp, const cha
         } else if (x == 'u') {
             uint32_t cp = 0;
             for (int i = 0; i < 4; i++) {
-                int h = p < e ? hexval(*p) : -1;
+                int h = p < e ? hex_digit_value((unsigned char)*p) : -1;
                 if (h < 0) {
                     free(out);
                     return fail(ps, subj, "\\u needs four hex digits");

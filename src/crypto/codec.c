@@ -18,7 +18,7 @@ void hex_encode(const uint8_t *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int hex_nibble(char c)
+int hex_digit_value(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -34,7 +34,7 @@ int hex_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *out
     if (len % 2 || len / 2 > cap)
         return -1;
     for (size_t i = 0; i < len / 2; i++) {
-        int hi = hex_nibble(in[2 * i]), lo = hex_nibble(in[2 * i + 1]);
+        int hi = hex_digit_value(in[2 * i]), lo = hex_digit_value(in[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i] = (uint8_t)(hi << 4 | lo);

@@ -10,6 +10,8 @@ typedef enum b64_variant {
     B64_URL_NOPAD, /* RFC 4648 §5 without padding: libmacaroons' serialization */
 } b64_variant;
 
+/* Value of one hex digit (either case), or -1 for any other character. */
+int hex_digit_value(int c);
 /* Writes 2n lowercase hex digits and a NUL to out (capacity >= 2n + 1). Cannot fail. */
 void hex_encode(const uint8_t *in, size_t n, char *out);
 /* Decodes exactly `len` hex digits (either case) into out (capacity `cap`). Returns 0 and sets

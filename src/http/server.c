@@ -80,6 +80,19 @@ static void corr_id_for(struct MHD_Connection *c, char out[48])
     ulid_new(out);
 }
 
+/* The per-request state of a first access-handler call. NULL on OOM. */
+static req *req_begin(struct MHD_Connection *c, const char *url, const char *method)
+{
+    req *q = calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    q->t0 = http_now_s();
+    q->method = method_of(method);
+    q->route = route_match(url, q->param, sizeof q->param);
+    corr_id_for(c, q->corr_id);
+    return q;
+}
+
 static void req_free(req *q)
 {
     buf_free(&q->body);
@@ -136,14 +149,9 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
     http_server *s = cls;
     req *q = *con_cls;
     if (!q) {
-        q = calloc(1, sizeof *q);
-        if (!q)
+        if (!(q = req_begin(c, url, method)))
             return MHD_NO;
         *con_cls = q;
-        q->t0 = http_now_s();
-        q->method = method_of(method);
-        q->route = route_match(url, q->param, sizeof q->param);
-        corr_id_for(c, q->corr_id);
         atomic_fetch_add(&s->inflight, 1);
         metrics_inflight_add(s->o.m, 1);
         q->counted_inflight = 1;
@@ -311,14 +319,11 @@ static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *c, cons
     http_server *s = cls;
     req *q = *con_cls;
     if (!q) {
-        q = calloc(1, sizeof *q);
-        if (!q)
+        if (!(q = req_begin(c, url, method)))
             return MHD_NO;
+        if (q->route != RT_METRICS)
+            q->route = RT_NOT_FOUND;
         *con_cls = q;
-        q->t0 = http_now_s();
-        q->method = method_of(method);
-        q->route = strcmp(url, "/metrics") == 0 ? RT_METRICS : RT_NOT_FOUND;
-        corr_id_for(c, q->corr_id);
         return MHD_YES;
     }
     resp r = {0};

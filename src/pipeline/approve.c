@@ -134,17 +134,9 @@ void apply_approve(pipeline *p, batch *b, op *o)
                       .signer_id = o->approval.signer_id};
     svcr_err e;
     svcr_err_clear(&e);
-    if (batch_write_gate(p, b, &e) != SVCR_OK) {
-        finish_op(p, b, o, &ae, &e);
+    const proposal *pr = batch_gate_and_find(p, b, o, &ae);
+    if (!pr)
         return;
-    }
-    const proposal *pr = batch_find(p, b, o->proposal_id);
-    if (!pr) {
-        svcr_err_set(&e, SVCR_E_NOT_FOUND, NULL, "proposal", "no proposal with this id");
-        finish_op(p, b, o, &ae, &e);
-        return;
-    }
-    ae.payload_b3 = pr->ds->b3;
     proposal_status st = proposal_effective_status(pr, batch_head(b)->version, batch_now(b));
     if (st == PROPOSAL_PENDING && !pr->governing)
         st = PROPOSAL_STALE;

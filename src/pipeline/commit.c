@@ -92,17 +92,9 @@ void apply_commit(pipeline *p, batch *b, op *o)
     svcr_err e;
     svcr_err_clear(&e);
     buf body = {0};
-    if (batch_write_gate(p, b, &e) != SVCR_OK) {
-        finish_op(p, b, o, &ae, &e);
+    const proposal *pr = batch_gate_and_find(p, b, o, &ae);
+    if (!pr)
         return;
-    }
-    const proposal *pr = batch_find(p, b, o->proposal_id);
-    if (!pr) {
-        svcr_err_set(&e, SVCR_E_NOT_FOUND, NULL, "proposal", "no proposal with this id");
-        finish_op(p, b, o, &ae, &e);
-        return;
-    }
-    ae.payload_b3 = pr->ds->b3;
     int is_sup = pr->ds->supersede_of[0] != '\0';
     if (is_sup != sup_route) {
         svcr_err_set(&e, SVCR_E_MALFORMED, NULL, is_sup ? "use_supersede_route" : "use_commit_route",

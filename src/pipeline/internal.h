@@ -153,6 +153,10 @@ void finish_op(pipeline *p, batch *b, op *o, audit_entry *e, const svcr_err *rej
 /* 409 (committed, stale) / 410 (expired) for a proposal that can no longer take approvals or
  * be committed; SVCR_OK when pending. */
 svcr_code pl_check_open(proposal_status st, svcr_err *e);
+/* The first steps of every op on an existing proposal: the write gate, then the lookup
+ * (404). On failure the op is finished (audited, answered) and NULL returned; on success
+ * ae->payload_b3 is set. */
+const proposal *batch_gate_and_find(pipeline *p, batch *b, op *o, audit_entry *ae);
 /* Stores a proposal record in the batch's transaction. */
 void batch_put_proposal(pipeline *p, batch *b, const proposal *pr);
 

@@ -99,3 +99,21 @@ void batch_put_proposal(pipeline *p, batch *b, const proposal *pr)
     if (rc != STORE_OK)
         batch_fail(b, rc);
 }
+
+const proposal *batch_gate_and_find(pipeline *p, batch *b, op *o, audit_entry *ae)
+{
+    svcr_err e;
+    svcr_err_clear(&e);
+    if (batch_write_gate(p, b, &e) != SVCR_OK) {
+        finish_op(p, b, o, ae, &e);
+        return NULL;
+    }
+    const proposal *pr = batch_find(p, b, o->proposal_id);
+    if (!pr) {
+        svcr_err_set(&e, SVCR_E_NOT_FOUND, NULL, "proposal", "no proposal with this id");
+        finish_op(p, b, o, ae, &e);
+        return NULL;
+    }
+    ae->payload_b3 = pr->ds->b3;
+    return pr;
+}

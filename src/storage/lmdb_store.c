@@ -1,4 +1,5 @@
 /* lmdb_store.c - the default storage backend: the store.h contract over LMDB (liblmdb 0.9). */
+#include "storage/fault.h"
 #include "storage/store.h"
 
 #include <assert.h>
@@ -36,7 +37,7 @@ typedef struct lm_store {
     pthread_rwlock_t map_lock;
     _Atomic uint64_t map_size; /* current map size in bytes */
     atomic_int txn_open;       /* 1 while the one write txn exists */
-    _Atomic uint64_t fault;    /* armed fault: kind << 32 | (uint32_t)count */
+    store_fault_cell fault;    /* armed fault: kind << 32 | (uint32_t)count */
     int read_only;
     size_t key_max;
     char data_path[PATH_MAX]; /* <data_dir>/data.mdb, for size_bytes */
@@ -176,30 +177,14 @@ static int lm_resize(lm_store *s, uint64_t want)
     return rc;
 }
 
-/* Consumes one armed fault (STORE_FAULT_NONE when none is armed). */
 static store_fault lm_fault_take(lm_store *s)
 {
-    uint64_t cur = atomic_load(&s->fault);
-    for (;;) {
-        store_fault kind = (store_fault)(cur >> 32);
-        int32_t count = (int32_t)(uint32_t)cur;
-        if (kind == STORE_FAULT_NONE || count == 0)
-            return STORE_FAULT_NONE;
-        uint64_t next = cur;
-        if (count > 0)
-            next = count == 1 ? 0 : (uint64_t)kind << 32 | (uint32_t)(count - 1);
-        if (atomic_compare_exchange_weak(&s->fault, &cur, next))
-            return kind;
-    }
+    return store_fault_take(&s->fault);
 }
 
 static void lm_fault_arm(store *base, store_fault f, int count)
 {
-    lm_store *s = (lm_store *)base;
-    uint64_t v = 0;
-    if (f != STORE_FAULT_NONE && count != 0)
-        v = (uint64_t)f << 32 | (uint32_t)(count < 0 ? -1 : count);
-    atomic_store(&s->fault, v);
+    store_fault_set(&((lm_store *)base)->fault, f, count);
 }
 
 /* --- reads ---------------------------------------------------------------------------------- */

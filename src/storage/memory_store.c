@@ -1,4 +1,5 @@
 /* memory_store.c - the amnesia storage backend: store.h in process memory, no file anywhere. */
+#include "storage/fault.h"
 #include "storage/store.h"
 
 #include <assert.h>
@@ -44,7 +45,7 @@ typedef struct mem_store {
     store_head head;
     int64_t bytes;
     atomic_int txn_open;
-    _Atomic uint64_t fault; /* armed fault: kind << 32 | (uint32_t)count */
+    store_fault_cell fault; /* armed fault: kind << 32 | (uint32_t)count */
     int read_only;
 } mem_store;
 
@@ -149,27 +150,12 @@ static int mem_reserve(void *arrp, size_t *cap, size_t n, size_t more, size_t si
 
 static store_fault mem_fault_take(mem_store *s)
 {
-    uint64_t cur = atomic_load(&s->fault);
-    for (;;) {
-        store_fault kind = (store_fault)(cur >> 32);
-        int32_t count = (int32_t)(uint32_t)cur;
-        if (kind == STORE_FAULT_NONE || count == 0)
-            return STORE_FAULT_NONE;
-        uint64_t next = cur;
-        if (count > 0)
-            next = count == 1 ? 0 : (uint64_t)kind << 32 | (uint32_t)(count - 1);
-        if (atomic_compare_exchange_weak(&s->fault, &cur, next))
-            return kind;
-    }
+    return store_fault_take(&s->fault);
 }
 
 static void mem_fault_arm(store *base, store_fault f, int count)
 {
-    mem_store *s = (mem_store *)base;
-    uint64_t v = 0;
-    if (f != STORE_FAULT_NONE && count != 0)
-        v = (uint64_t)f << 32 | (uint32_t)(count < 0 ? -1 : count);
-    atomic_store(&s->fault, v);
+    store_fault_set(&((mem_store *)base)->fault, f, count);
 }
 
 /* --- reads ---------------------------------------------------------------------------------- */

@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "crypto/codec.h"
+
 const char *tu_vectors_dir(void)
 {
     static char path[4096];
@@ -60,17 +62,6 @@ char *tu_read_vector(const char *rel, size_t *len_out)
     return d;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 uint8_t *tu_unhex(const char *hex, size_t *len_out)
 {
     size_t n = strlen(hex);
@@ -80,7 +71,7 @@ uint8_t *tu_unhex(const char *hex, size_t *len_out)
     if (!out)
         return NULL;
     for (size_t i = 0; i < n / 2; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        int hi = hex_digit_value(hex[2 * i]), lo = hex_digit_value(hex[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             free(out);
             return NULL;

@@ -1,0 +1,27 @@
+/* fault.c - the armed-fault cell (see fault.h): kind in the high 32 bits, remaining count in
+ * the low 32 (0xffffffff = forever). */
+#include "storage/fault.h"
+
+void store_fault_set(store_fault_cell *cell, store_fault f, int count)
+{
+    uint64_t v = 0;
+    if (f != STORE_FAULT_NONE && count != 0)
+        v = (uint64_t)f << 32 | (uint32_t)(count < 0 ? -1 : count);
+    atomic_store(cell, v);
+}
+
+store_fault store_fault_take(store_fault_cell *cell)
+{
+    uint64_t cur = atomic_load(cell);
+    for (;;) {
+        store_fault kind = (store_fault)(cur >> 32);
+        int32_t count = (int32_t)(uint32_t)cur;
+        if (kind == STORE_FAULT_NONE || count == 0)
+            return STORE_FAULT_NONE;
+        uint64_t next = cur;
+        if (count > 0)
+            next = count == 1 ? 0 : (uint64_t)kind << 32 | (uint32_t)(count - 1);
+        if (atomic_compare_exchange_weak(cell, &cur, next))
+            return kind;
+    }
+}

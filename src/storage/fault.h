@@ -1,0 +1,18 @@
+/* fault.h - the armed-fault cell every backend keeps for fault-injection tests: which fault,
+ * for how many more write transactions (packed in one atomic word). */
+#ifndef SVCR_STORAGE_FAULT_H
+#define SVCR_STORAGE_FAULT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "storage/store.h"
+
+typedef _Atomic uint64_t store_fault_cell;
+
+/* Arms `f` for the next `count` transactions (count < 0: until re-armed; NONE or 0 disarms). */
+void store_fault_set(store_fault_cell *cell, store_fault f, int count);
+/* Consumes one armed fault; STORE_FAULT_NONE when none is armed. Lock-free. */
+store_fault store_fault_take(store_fault_cell *cell);
+
+#endif
