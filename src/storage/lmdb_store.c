@@ -695,15 +695,26 @@ static void lm_txn_abort(store_txn *t)
 /* --- lifecycle ---------------------------------------------------------------------------- */
 
 /* The map is read-only and shared (LMDB writes with pwrite), so MADV_DONTNEED only unmaps pages
- * from this process; their contents stay in the page cache. Taken under the map lock so a
- * resize cannot move the map meanwhile. */
+ * from this process; their contents stay in the page cache. LMDB does not expose the map's
+ * address (me_mapaddr is set only with MDB_FIXEDMAP), so the mappings of data.mdb are found in
+ * /proc/self/maps by inode. Taken under the map lock so a resize cannot move the map meanwhile. */
 static void lm_drop_cache(store *base)
 {
     lm_store *s = (lm_store *)base;
-    MDB_envinfo info;
+    struct stat sb;
+    if (stat(s->data_path, &sb) != 0)
+        return;
     pthread_rwlock_rdlock(&s->map_lock);
-    if (mdb_env_info(s->env, &info) == 0 && info.me_mapaddr && info.me_mapsize)
-        madvise(info.me_mapaddr, info.me_mapsize, MADV_DONTNEED);
+    FILE *f = fopen("/proc/self/maps", "re");
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi, ino;
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %lu", &lo, &hi, &ino) == 3 &&
+            ino == (unsigned long)sb.st_ino && hi > lo)
+            madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    }
+    if (f)
+        fclose(f);
     pthread_rwlock_unlock(&s->map_lock);
 }
 
