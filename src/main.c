@@ -231,6 +231,12 @@ int main(int argc, char **argv, char **envp)
         return 0;
     }
     log_configure(rt.cfg.log.format == CFG_LOG_JSON, to_log_level(rt.cfg.log.level));
+    if (rt.cfg.otel.exporter == CFG_OTEL_OTLP) {
+        /* fail closed rather than accept a setting that would silently export nothing */
+        fprintf(stderr, "svc-registry: otel.exporter: otlp is not available in this build "
+                        "(logs carry corr_id, proposal_id and version instead)\n");
+        return 2;
+    }
     if (crypto_init() != 0) {
         log_msg(LOG_ERROR, "startup", "libsodium failed to initialize");
         return 1;

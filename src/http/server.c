@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crypto/b3.h"
+#include "governance/proposal.h"
 #include "http/internal.h"
 
 /* Committed versions kept in memory for zero-copy reads: 1024 slots, at most 16 MiB. */
@@ -129,12 +131,7 @@ static void first_call(http_server *s, struct MHD_Connection *c, req *q, const c
             if (cl && strtoull(cl, NULL, 10) > lim.max_body_bytes)
                 q->too_large = 1;
         } else {
-            q->early_err = e;
-            if (code == SVCR_E_FORBIDDEN) {
-                /* authenticated but not allowed: audited (anonymous traffic is not) */
-                write_ctx w = {.corr_id = q->corr_id};
-                pipeline_audit_rejection(s->o.pl, &w, rt->event, NULL, &e);
-            }
+            q->early_err = e; /* a 403 is audited once the body is in (input_b3) */
         }
     }
     q->early = q->early_err.code;
@@ -163,7 +160,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (!q->early && !q->too_large) {
+        /* a forbidden request's body is still read: its hash goes into the audit record */
+        if ((!q->early || q->early == SVCR_E_FORBIDDEN) && !q->too_large) {
             if (q->body.len + *upload_data_size > http_get_limits(s).max_body_bytes) {
                 q->too_large = 1;
                 buf_free(&q->body);
@@ -175,6 +173,16 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
         return MHD_YES;
     }
     resp r = {0};
+    if (q->early == SVCR_E_FORBIDDEN) {
+        /* authenticated but not allowed: audited (anonymous traffic is not) */
+        char input_b3[B3_TAG_LEN + 1];
+        b3_tag_of(q->body.data ? q->body.data : "", q->body.len, input_b3);
+        write_ctx w = {.corr_id = q->corr_id, .input_b3 = input_b3};
+        const char *pid = q->route == RT_APPROVE || q->route == RT_COMMIT ? q->param : NULL;
+        pipeline_audit_rejection(s->o.pl, &w, route_table[q->route].event,
+                                 pid && proposal_id_valid(pid, strlen(pid)) ? pid : NULL,
+                                 &q->early_err);
+    }
     if (q->early) {
         resp_error(&r, q->corr_id, &q->early_err);
         if (q->early == SVCR_E_METHOD_NOT_ALLOWED)

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "helpers/harness.h"
+#include "crypto/b3.h"
 #include "interop/ulid.h"
 
 static int setup(void **state)
@@ -300,6 +301,18 @@ static void test_capability_matrix(void **state)
     assert_int_equal(http_post(s, "/registry/proposals", wrong, body, &r), 0);
     assert_int_equal(r.status, 403);
     assert_string_equal(http_err_code(&r), "Forbidden");
+    http_resp_free(&r);
+    /* the 403 is audited (the caller is authenticated) with the hash of its body; the 401s
+     * before it are not */
+    assert_int_equal(http_get(s, "/registry/audit", &r), 0);
+    json_t *recs = json_object_get(r.json, "records");
+    assert_int_equal(json_array_size(recs), 1);
+    json_t *rec = json_array_get(recs, 0);
+    assert_string_equal(json_string_value(json_object_get(rec, "err_code")), "Forbidden");
+    assert_string_equal(json_string_value(json_object_get(rec, "event")), "propose");
+    char body_b3[B3_TAG_LEN + 1];
+    b3_tag_of(body, strlen(body), body_b3);
+    assert_string_equal(json_string_value(json_object_get(rec, "input_b3")), body_b3);
     http_resp_free(&r);
     /* attenuation narrows: propose+approve, attenuated to approve only */
     char *both = srv_token(s, "registry:propose registry:approve", 600, NULL, NULL);
