@@ -65,7 +65,10 @@ static http_limits limits_of(const svcr_config *c)
     http_limits l = {.max_body_bytes = c->limits.max_body_bytes,
                      .inflight = c->limits.inflight,
                      .write_timeout_ms = c->write_timeout,
-                     .sse_heartbeat_ms = c->sse.heartbeat};
+                     .sse_heartbeat_ms = c->sse.heartbeat,
+                     .rps = c->limits.rps,
+                     .read_rps = c->limits.read_rps,
+                     .sse_client_buffer = c->sse.client_buffer};
     return l;
 }
 
@@ -231,6 +234,12 @@ int main(int argc, char **argv, char **envp)
         return 0;
     }
     log_configure(rt.cfg.log.format == CFG_LOG_JSON, to_log_level(rt.cfg.log.level));
+    if (rt.cfg.tls.enabled || rt.cfg.uds.path[0]) {
+        /* fail closed: serving plain TCP when TLS or a UDS listener was asked for is worse */
+        fprintf(stderr, "svc-registry: %s: not available in this build\n",
+                rt.cfg.tls.enabled ? "tls.enabled" : "uds.path");
+        return 2;
+    }
     if (rt.cfg.otel.exporter == CFG_OTEL_OTLP) {
         /* fail closed rather than accept a setting that would silently export nothing */
         fprintf(stderr, "svc-registry: otel.exporter: otlp is not available in this build "

@@ -125,6 +125,23 @@ bus_next_status bus_next(bus_sub *s, bus_event *out, int timeout_ms)
     return st;
 }
 
+int bus_sub_enforce_bound(bus_sub *s, uint64_t bound)
+{
+    bus *b = s->b;
+    int lagged = 0;
+    pthread_mutex_lock(&b->mu);
+    uint64_t waiting = b->next_seq - s->cursor;
+    if (bound > 0 && waiting > bound) {
+        s->dropped += waiting;
+        b->dropped += waiting;
+        b->lagged++;
+        s->cursor = b->next_seq;
+        lagged = 1;
+    }
+    pthread_mutex_unlock(&b->mu);
+    return lagged;
+}
+
 uint64_t bus_sub_dropped(const bus_sub *s)
 {
     return s->dropped;

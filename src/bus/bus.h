@@ -39,6 +39,10 @@ typedef enum bus_next_status {
 
 /* Takes the next event for this subscriber. */
 bus_next_status bus_next(bus_sub *s, bus_event *out, int timeout_ms);
+/* A tighter per-subscriber bound than the ring: if more than `bound` events wait for this
+ * subscriber, they are dropped (counted like a lag), its cursor moves to the newest, and 1 is
+ * returned: the subscriber must reconcile from HEAD. 0 otherwise. */
+int bus_sub_enforce_bound(bus_sub *s, uint64_t bound);
 /* Events this subscriber lost by lagging, in total. */
 uint64_t bus_sub_dropped(const bus_sub *s);
 /* Totals across all subscribers: lag episodes and events dropped. */

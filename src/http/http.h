@@ -17,6 +17,9 @@ typedef struct http_limits {
     uint32_t inflight;
     int64_t write_timeout_ms; /* deadline of a write through the pipeline */
     int64_t sse_heartbeat_ms;
+    uint32_t rps;      /* write routes, per instance; 0 = unlimited */
+    uint32_t read_rps; /* read routes; 0 = unlimited */
+    uint32_t sse_client_buffer; /* events a stream may lag before it must reconcile */
 } http_limits;
 
 typedef struct http_opts {

@@ -10,6 +10,7 @@
 #include "http/http.h"
 #include "http/routes.h"
 #include "http/body_cache.h"
+#include "http/rate.h"
 #include "http/sse.h"
 #include "interop/buf.h"
 
@@ -65,6 +66,7 @@ struct http_server {
     atomic_int shutting_down;
     sse_hub *sse;
     body_cache *bodies; /* committed versions' bodies, shared zero-copy */
+    rate_bucket write_rate, read_rate; /* limits.rps, limits.read_rps */
     unsigned port;
     int quiesced_fd;
 };

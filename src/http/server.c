@@ -47,7 +47,17 @@ void http_set_limits(http_server *s, const http_limits *l)
     pthread_mutex_lock(&s->limits_mu);
     s->limits = *l;
     pthread_mutex_unlock(&s->limits_mu);
+    rate_set(&s->write_rate, l->rps);
+    rate_set(&s->read_rate, l->read_rps);
     sse_hub_set_heartbeat(s->sse, l->sse_heartbeat_ms);
+    sse_hub_set_client_buffer(s->sse, l->sse_client_buffer);
+}
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
 }
 
 long http_inflight(const http_server *s)
@@ -114,6 +124,12 @@ static void first_call(http_server *s, struct MHD_Connection *c, req *q, const c
     } else if (atomic_load(&s->inflight) > (long)lim.inflight) {
         svcr_err_set(&q->early_err, SVCR_E_BUSY, NULL, "inflight",
                      "too many requests in flight; retry shortly");
+    } else if (q->route != RT_HEALTHZ && q->route != RT_READYZ && q->route != RT_METRICS &&
+               !rate_take(q->method == M_POST ? &s->write_rate : &s->read_rate, mono_us())) {
+        /* probes and scrapes are never rate-limited: an operator must always see the state */
+        svcr_err_set(&q->early_err, SVCR_E_BUSY, NULL, "rate",
+                     "request rate over limits.%s; retry shortly",
+                     q->method == M_POST ? "rps" : "read_rps");
     } else if (q->method == M_POST) {
         const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                         MHD_HTTP_HEADER_AUTHORIZATION);
@@ -357,8 +373,11 @@ int http_start(const http_opts *o, http_server **out, char *err, size_t errcap)
     }
     s->o = *o;
     s->limits = o->limits;
+    rate_set(&s->write_rate, o->limits.rps);
+    rate_set(&s->read_rate, o->limits.read_rps);
     pthread_mutex_init(&s->limits_mu, NULL);
     s->sse = sse_hub_new(o->pl, o->bus, o->m, o->limits.sse_heartbeat_ms);
+    sse_hub_set_client_buffer(s->sse, o->limits.sse_client_buffer);
     s->bodies = body_cache_new(BODY_CACHE_SLOTS, BODY_CACHE_BYTES);
     unsigned threads = o->threads ? o->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1)

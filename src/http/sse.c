@@ -37,6 +37,7 @@ struct sse_hub {
     bus *bus;
     metrics *m;
     atomic_llong heartbeat_ms;
+    atomic_uint client_buffer;
     atomic_int closing;
     int stop_thread;
     int wake_pending; /* a publish happened: the hub thread resumes suspended streams */
@@ -139,6 +140,12 @@ void sse_hub_set_heartbeat(sse_hub *h, int64_t heartbeat_ms)
         atomic_store(&h->heartbeat_ms, heartbeat_ms);
 }
 
+void sse_hub_set_client_buffer(sse_hub *h, uint32_t events)
+{
+    if (h)
+        atomic_store(&h->client_buffer, events);
+}
+
 void sse_hub_close(sse_hub *h)
 {
     if (!h)
@@ -232,6 +239,8 @@ static void fill(sse_client *c)
         c->replay_next = 0;
     if (c->replay_next)
         return;
+    if (bus_sub_enforce_bound(c->sub, atomic_load(&h->client_buffer)))
+        reconcile(c); /* fell further behind than its buffer allows */
     for (int i = 0; i < 64 && c->out.len < 32768; i++) {
         bus_event e;
         bus_next_status st = bus_next(c->sub, &e, 0);

@@ -16,6 +16,9 @@ typedef struct sse_hub sse_hub;
 /* A hub over the bus (installs the bus notify hook) with a heartbeat thread. NULL on OOM. */
 sse_hub *sse_hub_new(pipeline *pl, bus *b, metrics *m, int64_t heartbeat_ms);
 void sse_hub_set_heartbeat(sse_hub *h, int64_t heartbeat_ms);
+/* sse.client_buffer: events a stream may fall behind before it is told to reconcile (0: only
+ * the bus ring bounds it). */
+void sse_hub_set_client_buffer(sse_hub *h, uint32_t events);
 /* Ends every stream (they finish at their next wake-up) and resumes suspended ones, so the
  * daemon can stop. */
 void sse_hub_close(sse_hub *h);

@@ -487,6 +487,46 @@ static void test_restart_keeps_history_and_becomes_ready(void **state)
     http_resp_free(&r);
 }
 
+/* limits.rps and limits.read_rps: token buckets per instance; over them, 429 Busy with
+ * Retry-After, counted as rejected_total{reason="busy"}. */
+static void test_rate_limits_answer_429_busy(void **state)
+{
+    srv *s = *state;
+    assert_int_equal(srv_stop(s), 0);
+    const char *extra[] = {"--limits-rps", "3", "--limits-read-rps", "20", NULL};
+    srv_start(s, extra);
+    char *tok = srv_token(s, "registry:propose", 600, NULL, NULL);
+    int busy = 0, ok_or_other = 0;
+    for (int i = 0; i < 12; i++) {
+        http_resp r;
+        assert_int_equal(http_post(s, "/registry/proposals", tok, "{}", &r), 0);
+        if (r.status == 429) {
+            busy++;
+            char h[32];
+            assert_int_equal(http_header(&r, "Retry-After", h, sizeof h), 0);
+            assert_string_equal(http_err_code(&r), "Busy");
+        } else {
+            ok_or_other++;
+        }
+        http_resp_free(&r);
+    }
+    assert_true(busy >= 6);       /* burst of ~3 then refused */
+    assert_true(ok_or_other >= 2);
+    int read_busy = 0, probe_busy = 0;
+    for (int i = 0; i < 60; i++) {
+        http_resp r;
+        assert_int_equal(http_get(s, "/registry/head", &r), 0);
+        read_busy += r.status == 429;
+        http_resp_free(&r);
+        assert_int_equal(http_get(s, "/readyz", &r), 0);
+        probe_busy += r.status == 429;
+        http_resp_free(&r);
+    }
+    assert_true(read_busy > 0);
+    assert_int_equal(probe_busy, 0); /* probes are never rate-limited */
+    free(tok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -502,6 +542,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_freeze_thaw_and_readiness, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_keeps_history_and_becomes_ready, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limits_answer_429_busy, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,6 +105,8 @@ void srv_start(srv *s, const char *const *extra)
     argv[n++] = s->keys_path;
     argv[n++] = "--log-level";
     argv[n++] = "info";
+    argv[n++] = "--limits-rps"; /* tests write fast; the rate limit has its own test */
+    argv[n++] = "0";
     for (int i = 0; extra && extra[i] && n < 62; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
@@ -198,6 +200,8 @@ void srv_start_with(srv *s, const srv_launch *l)
     argv[n++] = s->keys_path;
     argv[n++] = "--log-level";
     argv[n++] = "info";
+    argv[n++] = "--limits-rps"; /* tests write fast; the rate limit has its own test */
+    argv[n++] = "0";
     for (int i = 0; l->extra && l->extra[i] && n < 62; i++)
         argv[n++] = l->extra[i];
     argv[n] = NULL;
