@@ -186,11 +186,14 @@ static void shutdown_all(registry_runtime *rt)
         struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         for (;;) {
-            if (http_inflight(rt->http) <= 0)
-                break;
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
             long long ms = (now.tv_sec - t0.tv_sec) * 1000LL + (now.tv_nsec - t0.tv_nsec) / 1000000;
+            /* done when nothing is in flight and either no connection is open or the grace
+             * for requests sent before the signal has passed (idle keep-alives don't hold us) */
+            if (http_inflight(rt->http) <= 0 &&
+                (http_open_connections(rt->http) <= 0 || ms >= HTTP_SHUTDOWN_GRACE_MS))
+                break;
             if (ms >= rt->cfg.shutdown.drain_deadline) {
                 log_msg(LOG_WARN, "shutdown", "%ld requests still in flight at the deadline",
                         http_inflight(rt->http));

@@ -48,6 +48,11 @@ void http_set_limits(http_server *s, const http_limits *l);
 void http_begin_shutdown(http_server *s);
 /* Requests currently being served (SSE streams excluded). */
 long http_inflight(const http_server *s);
+/* Connections open now, idle keep-alive ones included. */
+long http_open_connections(const http_server *s);
+/* How long after http_begin_shutdown connections are still accepted, so requests already in
+ * the kernel's backlog or whose headers were arriving get their answer (ms). */
+#define HTTP_SHUTDOWN_GRACE_MS 500
 /* Stops the daemons and frees. */
 void http_stop(http_server *s);
 

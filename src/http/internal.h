@@ -63,7 +63,9 @@ struct http_server {
     pthread_mutex_t limits_mu;
     http_limits limits;
     atomic_long inflight;
+    atomic_long open_conns;          /* connections open now (requests or idle keep-alive) */
     atomic_int shutting_down;
+    atomic_llong shutdown_started_ms; /* monotonic ms of http_begin_shutdown, 0 before */
     sse_hub *sse;
     body_cache *bodies; /* committed versions' bodies, shared zero-copy */
     rate_bucket write_rate, read_rate; /* limits.rps, limits.read_rps */

@@ -295,12 +295,35 @@ static unsigned addr_port(const char *addr)
  * for MHD_quiesce_daemon(), which on an epoll daemon with its own threads races with the
  * workers removing the same listen FD and aborts the process ("Failed to remove listen FD from
  * epoll set", libmicrohttpd 0.9.75). */
+static int64_t mono_ms(void)
+{
+    return (int64_t)(mono_us() / 1000);
+}
+
+/* During shutdown, connections are still accepted for HTTP_SHUTDOWN_GRACE_MS so that requests
+ * sent before the signal (queued in the backlog, or with headers still arriving) are answered;
+ * after that, new connections are refused while in-flight requests drain. */
 static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
 {
     (void)addr;
     (void)len;
-    const http_server *s = cls;
-    return atomic_load(&s->shutting_down) ? MHD_NO : MHD_YES;
+    http_server *s = cls;
+    long long t0 = atomic_load(&s->shutdown_started_ms);
+    return t0 && mono_ms() - t0 > HTTP_SHUTDOWN_GRACE_MS ? MHD_NO : MHD_YES;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    (void)c;
+    (void)socket_context;
+    http_server *s = cls;
+    atomic_fetch_add(&s->open_conns, toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+}
+
+long http_open_connections(const http_server *s)
+{
+    return atomic_load(&s->open_conns);
 }
 
 static struct MHD_Daemon *start_daemon(http_server *s, const char *addr, unsigned threads,
@@ -322,7 +345,8 @@ static struct MHD_Daemon *start_daemon(http_server *s, const char *addr, unsigne
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, s->o.max_conns,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)((s->o.idle_timeout_ms + 999) / 1000),
-        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        s, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
         /* 16 KiB per connection holds request headers (tokens up to 8 KiB) and keeps 10,000
          * SSE streams within memory targets; bodies are copied out as they arrive. */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_END);
@@ -408,7 +432,8 @@ unsigned http_port(const http_server *s)
 
 void http_begin_shutdown(http_server *s)
 {
-    atomic_store(&s->shutting_down, 1); /* accept_policy refuses new connections from now */
+    atomic_store(&s->shutdown_started_ms, mono_ms()); /* accept_policy: grace, then refuse */
+    atomic_store(&s->shutting_down, 1);
     sse_hub_close(s->sse);
 }
 
