@@ -89,51 +89,8 @@ static int healthy(srv *s)
 
 void srv_start(srv *s, const char *const *extra)
 {
-    s->port = free_port();
-    char bind[64];
-    snprintf(bind, sizeof bind, "127.0.0.1:%u", s->port);
-    const char *argv[64];
-    int n = 0;
-    argv[n++] = bin_path();
-    argv[n++] = "--bind";
-    argv[n++] = bind;
-    argv[n++] = "--data-dir";
-    argv[n++] = s->data_dir;
-    argv[n++] = "--trust-roots";
-    argv[n++] = s->roots_path;
-    argv[n++] = "--root-keys";
-    argv[n++] = s->keys_path;
-    argv[n++] = "--log-level";
-    argv[n++] = "info";
-    argv[n++] = "--limits-rps"; /* tests write fast; the rate limit has its own test */
-    argv[n++] = "0";
-    for (int i = 0; extra && extra[i] && n < 62; i++)
-        argv[n++] = extra[i];
-    argv[n] = NULL;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(s->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2(fd, STDERR_FILENO);
-            dup2(fd, STDOUT_FILENO);
-        }
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    s->pid = pid;
-    for (int i = 0; i < 200; i++) {
-        if (healthy(s))
-            return;
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            s->pid = 0;
-            fail_msg("server exited during startup (status %d); log: %s", st, s->log_path);
-        }
-        struct timespec ts = {0, 50000000};
-        nanosleep(&ts, NULL);
-    }
-    fail_msg("server did not become healthy in 10 s; log: %s", s->log_path);
+    srv_launch l = {.extra = extra};
+    srv_start_with(s, &l);
 }
 
 const char *srv_bin(void)
