@@ -29,6 +29,7 @@ fi
 echo
 echo "svc-registry is starting on http://$BIND (store: $DATA, dev keys: $DEV)."
 echo "In a second terminal, from $(pwd), try a first governed change:"
+[[ $BIND == 127.0.0.1:8080 ]] || echo "(first: export SVCR_URL=http://$BIND DEV=$DEV)"
 echo
 sed -n '/<!-- walkthrough:begin -->/,/<!-- walkthrough:end -->/p' README.md | sed '1,2d;$d' | sed '$d'
 echo
