@@ -247,14 +247,16 @@ static void publish(pipeline *p, batch *b)
         }
     }
     b->n_shadow = 0;
-    if (b->head_changed) {
-        /* Pending proposals for versions HEAD has passed are stale forever: storage keeps
-         * their records; memory lets them go. */
+    if (p->map.len > 0) {
+        /* Proposals HEAD has passed are stale forever, and expired ones can never be approved
+         * or committed again: storage keeps their records (reads derive the status), memory
+         * lets them go. */
         size_t n = 0;
         char (*ids)[PROPOSAL_ID_LEN + 1] = calloc(p->map.len + 1, sizeof *ids);
         for (size_t i = 0; ids && i < p->map.cap; i++) {
             proposal *x = p->map.slots[i];
-            if (x && x->id[0] == 'p' && x->ds && x->ds->version <= b->head->version)
+            if (x && x->id[0] == 'p' && x->ds && /* id[0]: skips deleted-slot markers */
+                (x->ds->version <= b->head->version || b->now_ms >= x->expires_at_ms))
                 memcpy(ids[n++], x->id, sizeof ids[0]);
         }
         for (size_t i = 0; i < n; i++)

@@ -12,6 +12,9 @@
 #include "pipeline/proposal_map.h"
 
 #define REASON_MAX 1024
+/* Open proposals kept in memory at once; past it a new proposal answers 429 Busy. Bounds what
+ * a holder of registry:propose can make the registry hold. */
+#define PENDING_PROPOSALS_MAX 4096
 
 typedef enum op_kind {
     OP_PROPOSE,

@@ -113,6 +113,13 @@ void apply_propose(pipeline *p, batch *b, op *o)
         return;
     }
     head_snap *h = batch_head(b);
+    if (p->map.len >= PENDING_PROPOSALS_MAX) {
+        svcr_err_set(&e, SVCR_E_BUSY, NULL, "pending_cap",
+                     "%d proposals are already open; commit or let them expire first",
+                     PENDING_PROPOSALS_MAX);
+        finish_op(p, b, o, &ae, &e);
+        return;
+    }
     if (ds->version != h->version + 1 || strcmp(ds->prev_hash, h->payload_b3) != 0) {
         svcr_err_set(&e, SVCR_E_CHAIN_MISMATCH, "payload.version", "head_moved",
                      "the payload must extend HEAD: version %llu with prev_hash %s",
