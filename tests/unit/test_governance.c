@@ -483,6 +483,41 @@ static void test_reopening_with_other_trust_roots_is_refused(void **state)
     assert_int_equal(fx_commit(w->p, id, NULL), SVCR_E_QUORUM_FAILED);
 }
 
+/* At most PENDING_PROPOSALS_MAX proposals are open at once; the next one is 429 Busy, and a
+ * commit (which makes the others stale) frees the room. */
+static void test_open_proposals_are_capped(void **state)
+{
+    world *w = *state;
+    char *set = fx_signer_set_json(&w->k);
+    char first_id[27] = "", first_b3[68] = "";
+    for (int i = 0; i <= 4096; i++) {
+        buf pl = {0};
+        buf_printf(&pl, "{\"version\":1,\"prev_hash\":\"%s\",\"items\":[%s,"
+                        "{\"kind\":\"region\",\"id\":\"r%d\"}]}",
+                   B3_ZERO_TAG, set, i);
+        char b3[68], id[27];
+        svcr_code c = fx_propose(w->p, pl.data, b3, id, NULL);
+        buf_free(&pl);
+        if (i < 4096) {
+            assert_int_equal(c, SVCR_OK);
+            if (i == 0) {
+                memcpy(first_id, id, sizeof first_id);
+                memcpy(first_b3, b3, sizeof first_b3);
+            }
+        } else {
+            assert_int_equal(c, SVCR_E_BUSY);
+        }
+    }
+    free(set);
+    assert_int_equal(fx_approve(w->p, first_id, &w->k, 0, first_b3), SVCR_OK);
+    assert_int_equal(fx_approve(w->p, first_id, &w->k, 1, first_b3), SVCR_OK);
+    assert_int_equal(fx_commit(w->p, first_id, NULL), SVCR_OK);
+    pipeline_status st;
+    pipeline_get_status(w->p, &st);
+    assert_int_equal(st.pending_proposals, 0); /* the 4,095 others went stale */
+    assert_int_equal(fx_cycle(w->p, &w->k, &w->k, 0), SVCR_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +543,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expired_proposal_answers_410, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopening_with_other_trust_roots_is_refused, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_open_proposals_are_capped, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
