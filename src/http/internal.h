@@ -70,7 +70,6 @@ struct http_server {
     body_cache *bodies; /* committed versions' bodies, shared zero-copy */
     rate_bucket write_rate, read_rate; /* limits.rps, limits.read_rps */
     unsigned port;
-    int quiesced_fd;
 };
 
 http_limits http_get_limits(http_server *s);

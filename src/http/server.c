@@ -446,8 +446,6 @@ void http_stop(http_server *s)
     if (s->md)
         MHD_stop_daemon(s->md);
     MHD_stop_daemon(s->d);
-    if (s->quiesced_fd > 0)
-        close(s->quiesced_fd);
     sse_hub_free(s->sse);
     body_cache_free(s->bodies);
     pthread_mutex_destroy(&s->limits_mu);
