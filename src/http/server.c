@@ -291,10 +291,6 @@ static unsigned addr_port(const char *addr)
     return colon ? (unsigned)strtoul(colon + 1, NULL, 10) : 0;
 }
 
-/* Once shutdown has begun, a new connection is closed as soon as it is accepted. This stands in
- * for MHD_quiesce_daemon(), which on an epoll daemon with its own threads races with the
- * workers removing the same listen FD and aborts the process ("Failed to remove listen FD from
- * epoll set", libmicrohttpd 0.9.75). */
 static int64_t mono_ms(void)
 {
     return (int64_t)(mono_us() / 1000);
@@ -302,7 +298,10 @@ static int64_t mono_ms(void)
 
 /* During shutdown, connections are still accepted for HTTP_SHUTDOWN_GRACE_MS so that requests
  * sent before the signal (queued in the backlog, or with headers still arriving) are answered;
- * after that, new connections are refused while in-flight requests drain. */
+ * after that, a new connection is closed as soon as it is accepted while in-flight requests
+ * drain. This stands in for MHD_quiesce_daemon(), which on an epoll daemon with its own threads
+ * races with the workers removing the same listen FD and aborts the process (libmicrohttpd
+ * 0.9.75; docs/DECISIONS.md D20). */
 static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
 {
     (void)addr;
