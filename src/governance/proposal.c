@@ -51,12 +51,15 @@ static descriptor_set *ds_share(const descriptor_set *d)
     if (!c)
         return NULL;
     *c = *d;
-    c->canonical = malloc(d->canonical_len + 1);
-    if (!c->canonical) {
-        free(c);
-        return NULL;
+    c->canonical = NULL;
+    if (d->canonical) {
+        c->canonical = malloc(d->canonical_len + 1);
+        if (!c->canonical) {
+            free(c);
+            return NULL;
+        }
+        memcpy(c->canonical, d->canonical, d->canonical_len + 1);
     }
-    memcpy(c->canonical, d->canonical, d->canonical_len + 1);
     json_incref(c->json);
     signer_set_retain(c->signers);
     return c;
@@ -171,23 +174,47 @@ json_t *proposal_approvals_json(const proposal *p, int sorted)
 
 int proposal_encode(const proposal *p, buf *out)
 {
-    json_t *o = json_pack("{s:s, s:O, s:s, s:I, s:I, s:o, s:s, s:{s:I, s:I}}", "id", p->id,
-                          "payload", p->ds->json, "payload_b3", p->ds->b3, "accepted_at_ms",
-                          (json_int_t)p->accepted_at_ms, "expires_at_ms",
+    json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:s, s:{s:I, s:I}}", "id", p->id,
+                          "payload_b3", p->ds->b3, "payload_version", (json_int_t)p->ds->version,
+                          "accepted_at_ms", (json_int_t)p->accepted_at_ms, "expires_at_ms",
                           (json_int_t)p->expires_at_ms, "approvals",
                           proposal_approvals_json(p, 0), "status",
                           proposal_status_name(p->status), "quorum", "m",
                           (json_int_t)p->quorum_m, "n", (json_int_t)p->quorum_n);
     if (!o)
         return -1;
+    if (p->ds->supersede_of[0])
+        json_object_set_new(o, "supersede_of", json_string(p->ds->supersede_of));
     if (p->status == PROPOSAL_COMMITTED) {
+        /* the payload lives in the version's artifact; the record keeps only its hash */
         json_object_set_new(o, "version", json_integer((json_int_t)p->committed_version));
         json_object_set_new(o, "committed_at_ms", json_integer((json_int_t)p->committed_at_ms));
         json_object_set_new(o, "commit_corr_id", json_string(p->commit_corr_id));
+    } else if (p->ds->json) {
+        json_object_set_new(o, "payload", json_incref(p->ds->json));
     }
     int rc = jcs_write(out, o, NULL);
     json_decref(o);
     return rc;
+}
+
+/* A committed record carries no payload: its descriptor set is reduced to what the record
+ * states (hash, version, supersede_of); json is NULL until someone loads the artifact. */
+static descriptor_set *stub_descriptor_set(const json_t *o)
+{
+    const char *b3 = json_string_value(json_object_get(o, "payload_b3"));
+    const char *sup = json_string_value(json_object_get(o, "supersede_of"));
+    if (!b3 || b3_tag_parse(b3, strlen(b3), NULL) != 0 ||
+        (sup && b3_tag_parse(sup, strlen(sup), NULL) != 0))
+        return NULL;
+    descriptor_set *ds = calloc(1, sizeof *ds);
+    if (!ds)
+        return NULL;
+    memcpy(ds->b3, b3, B3_TAG_LEN + 1);
+    if (sup)
+        memcpy(ds->supersede_of, sup, B3_TAG_LEN + 1);
+    ds->version = (uint64_t)json_number_value(json_object_get(o, "payload_version"));
+    return ds;
 }
 
 svcr_code proposal_decode(const void *rec, size_t len, signer_set *governing, proposal **out,
@@ -198,8 +225,14 @@ svcr_code proposal_decode(const void *rec, size_t len, signer_set *governing, pr
     if (!o)
         return SVCR_E_INTERNAL;
     descriptor_set *ds = NULL;
-    svcr_code c = descriptor_set_decode(json_object_get(o, "payload"), "payload", &ds, err);
     const char *status = json_string_value(json_object_get(o, "status"));
+    svcr_code c = SVCR_OK;
+    if (json_object_get(o, "payload"))
+        c = descriptor_set_decode(json_object_get(o, "payload"), "payload", &ds, err);
+    else if (status && strcmp(status, "committed") == 0 && !(ds = stub_descriptor_set(o)))
+        c = SVCR_E_INTERNAL;
+    else if (!ds)
+        c = SVCR_E_INTERNAL;
     const json_t *apps = json_object_get(o, "approvals");
     if (c != SVCR_OK || !status || !json_is_array(apps)) {
         json_decref(o);

@@ -59,7 +59,9 @@ proposal_status proposal_effective_status(const proposal *p, uint64_t head_versi
 const char *proposal_status_name(proposal_status s);
 
 /* Storage record: canonical JSON holding everything needed to rebuild the proposal (the
- * governing set is not stored; it is derived from the chain when loading). 0 or -1 (OOM). */
+ * governing set is not stored; it is derived from the chain when loading). A committed record
+ * drops the payload (its version's artifact holds it): decoding one gives a descriptor set with
+ * only b3, version and supersede_of, and json NULL. 0 or -1 (OOM). */
 int proposal_encode(const proposal *p, buf *out);
 /* Rebuilds a proposal from its storage record; `governing` (may be NULL) is retained. */
 svcr_code proposal_decode(const void *rec, size_t len, signer_set *governing, proposal **out,

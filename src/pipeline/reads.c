@@ -99,7 +99,24 @@ svcr_code pipeline_proposal_json(pipeline *p, const char *id, buf *out)
     buf_free(&rec);
     if (c != SVCR_OK)
         return c;
-    /* Committed, stale or expired proposals are read from storage; their status is derived. */
+    /* Committed, stale or expired proposals are read from storage; their status is derived. A
+     * committed record has no payload of its own: it is the one in its version's artifact. */
+    if (!stored->ds->json && stored->status == PROPOSAL_COMMITTED) {
+        buf art = {0};
+        json_t *a = pipeline_get_version(p, stored->committed_version, pl_copy_bytes, &art) ==
+                            SVCR_OK
+                        ? jcs_parse(art.data, art.len, 0, NULL)
+                        : NULL;
+        buf_free(&art);
+        json_t *payload = json_object_get(a, "payload");
+        if (payload)
+            stored->ds->json = json_incref(payload);
+        json_decref(a);
+    }
+    if (!stored->ds->json) {
+        proposal_free(stored);
+        return SVCR_E_INTERNAL;
+    }
     o = proposal_view_json(stored, hv, now);
     proposal_free(stored);
     return write_json(out, o);

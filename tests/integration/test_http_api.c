@@ -250,6 +250,12 @@ static void test_full_flow_propose_approve_commit_and_read_back(void **state)
     snprintf(path, sizeof path, "/registry/proposals/%s", id);
     assert_int_equal(http_get(s, path, &r), 0);
     assert_string_equal(json_string_value(json_object_get(r.json, "status")), "committed");
+    /* the committed proposal still shows its payload (read from the version's artifact) */
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r.json, "payload"),
+                                                        "version")),
+                     1);
+    assert_string_equal(json_string_value(json_object_get(r.json, "payload_b3")), b3);
+    assert_int_equal(json_array_size(json_object_get(r.json, "approvals")), 2);
     http_resp_free(&r);
     /* audit: propose, propose(200), commit(rejected), approve, approve(dup), approve, commit x2 */
     assert_int_equal(http_get(s, "/registry/audit?from=1&limit=1000", &r), 0);
