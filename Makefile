@@ -58,6 +58,8 @@ ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/itests/%)
 ITEST_HELPERS := $(sort $(wildcard tests/integration/helpers/*.c))
 ITEST_HELPER_OBJS := $(ITEST_HELPERS:%.c=$(BUILD)/obj/%.o)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_HELPERS := $(sort $(wildcard bench/lib/*.c))
+BENCH_HELPER_OBJS := $(BENCH_HELPERS:%.c=$(BUILD)/obj/%.o)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRCS  := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS  := $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
@@ -125,7 +127,7 @@ $(BUILD)/itests/%: $(BUILD)/obj/tests/integration/%.o $(ITEST_HELPER_OBJS) $(TES
 	@echo '  LD     $@'
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) $(shell pkg-config --libs cmocka) -o $@
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBSVCR) $(LIBB3)
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BENCH_HELPER_OBJS) $(LIBSVCR) $(LIBB3)
 	@mkdir -p $(@D)
 	@echo '  LD     $@'
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

@@ -45,6 +45,8 @@
 
 #include <jansson.h>
 
+#include "lib/proc_rss.h"
+
 #define MAX_RUNS 15
 #define MAX_EXTRA 32
 #define MAX_THREADS_LIST 8
@@ -65,9 +67,6 @@ typedef struct opts {
     double bg_timeout_s;
 } opts;
 
-typedef struct rss_info {
-    long rss, anon, file, hwm;
-} rss_info;
 
 static double now_s(void)
 {
@@ -97,29 +96,6 @@ static double median(double *v, int n)
         return 0;
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* VmRSS / RssAnon / RssFile / VmHWM of `pid` in KiB (-1 when unknown). */
-static rss_info read_rss(pid_t pid)
-{
-    rss_info r = {-1, -1, -1, -1};
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return r;
-    while (fgets(line, sizeof line, f)) {
-        if (!strncmp(line, "VmRSS:", 6))
-            r.rss = strtol(line + 6, NULL, 10);
-        else if (!strncmp(line, "RssAnon:", 8))
-            r.anon = strtol(line + 8, NULL, 10);
-        else if (!strncmp(line, "RssFile:", 8))
-            r.file = strtol(line + 8, NULL, 10);
-        else if (!strncmp(line, "VmHWM:", 6))
-            r.hwm = strtol(line + 6, NULL, 10);
-    }
-    fclose(f);
-    return r;
 }
 
 /* 1 while `pid` has a thread whose name is `comm`. */

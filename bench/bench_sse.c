@@ -52,6 +52,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "lib/proc_rss.h"
 #include "auth/macaroon.h"
 #include "crypto/approval.h"
 #include "interop/buf.h"
@@ -114,34 +115,6 @@ static double pct(const double *v, size_t n, double q)
     return v[i < n ? i : n - 1];
 }
 
-/* VmRSS / RssAnon / RssFile / VmHWM of process `pid` in KiB (each -1 when unknown). */
-typedef struct rss_info {
-    long rss, anon, file, hwm;
-} rss_info;
-
-static rss_info read_rss(long pid)
-{
-    rss_info r = {-1, -1, -1, -1};
-    if (pid <= 0)
-        return r;
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%ld/status", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return r;
-    while (fgets(line, sizeof line, f)) {
-        if (!strncmp(line, "VmRSS:", 6))
-            r.rss = strtol(line + 6, NULL, 10);
-        else if (!strncmp(line, "RssAnon:", 8))
-            r.anon = strtol(line + 8, NULL, 10);
-        else if (!strncmp(line, "RssFile:", 8))
-            r.file = strtol(line + 8, NULL, 10);
-        else if (!strncmp(line, "VmHWM:", 6))
-            r.hwm = strtol(line + 6, NULL, 10);
-    }
-    fclose(f);
-    return r;
-}
 
 /* utime + stime of process `pid` in seconds, or -1. */
 static double read_cpu_s(long pid)

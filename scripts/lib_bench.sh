@@ -12,10 +12,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { # a port nobody listens on
+free_port() { # a port nobody listens on, below the kernel's ephemeral range (32768+)
     local p
     while :; do
-        p=$((20000 + RANDOM % 20000))
+        p=$((20000 + RANDOM % 12000))
         (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
     done
 }

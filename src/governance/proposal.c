@@ -200,7 +200,7 @@ int proposal_encode(const proposal *p, buf *out)
 
 /* A committed record carries no payload: its descriptor set is reduced to what the record
  * states (hash, version, supersede_of); json is NULL until someone loads the artifact. */
-static descriptor_set *stub_descriptor_set(const json_t *o)
+static descriptor_set *hash_only_descriptor_set(const json_t *o)
 {
     const char *b3 = json_string_value(json_object_get(o, "payload_b3"));
     const char *sup = json_string_value(json_object_get(o, "supersede_of"));
@@ -229,7 +229,7 @@ svcr_code proposal_decode(const void *rec, size_t len, signer_set *governing, pr
     svcr_code c = SVCR_OK;
     if (json_object_get(o, "payload"))
         c = descriptor_set_decode(json_object_get(o, "payload"), "payload", &ds, err);
-    else if (status && strcmp(status, "committed") == 0 && !(ds = stub_descriptor_set(o)))
+    else if (status && strcmp(status, "committed") == 0 && !(ds = hash_only_descriptor_set(o)))
         c = SVCR_E_INTERNAL;
     else if (!ds)
         c = SVCR_E_INTERNAL;

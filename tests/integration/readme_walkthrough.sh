@@ -13,21 +13,28 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=
-for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 20000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { port=$p; break; }
-done
-export SVCR_DEV_DIR="$work/dev" SVCR_BIND_ADDR="127.0.0.1:$port"
-export SVCR_STORAGE_DATA_DIR="$work/registry"
-scripts/run_local.sh --log-level warn >"$work/run.out" 2>"$work/run.err" &
-pid=$!
+# Ports below the kernel's ephemeral range (32768+), so no outgoing connection holds one; a
+# port that still fails to bind is retried with another.
 up=0
-for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && { up=1; break; }
-    sleep 0.1
+for attempt in 1 2 3 4 5; do
+    port=$((20000 + RANDOM % 12000))
+    export SVCR_DEV_DIR="$work/dev" SVCR_BIND_ADDR="127.0.0.1:$port"
+    export SVCR_STORAGE_DATA_DIR="$work/registry"
+    scripts/run_local.sh --log-level warn >"$work/run.out" 2>"$work/run.err" &
+    pid=$!
+    for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && { up=1; break; }
+        sleep 0.1
+    done
+    [[ $up -eq 1 ]] && break
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    pid=
+    echo "# attempt $attempt on port $port failed: $(tail -1 "$work/run.err")"
 done
 check "make run's script starts the registry" test $up -eq 1
+[[ $up -eq 1 ]] || sed 's/^/# /' "$work/run.err" | tail -5
 check "it created signer keys 0600 in a 0700 dir" \
     test "$(stat -c %a "$work/dev")" = 700 -a "$(stat -c %a "$work/dev/alpha.key")" = 600
 check "it printed the walkthrough commands" grep -q 'build/svcr propose' "$work/run.out"

@@ -382,64 +382,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static uint64_t head_version(const srv *s, char b3[68])
-{
-    http_resp r;
-    assert_int_equal(http_get(s, "/registry/head", &r), 0);
-    assert_int_equal(r.status, 200);
-    uint64_t v = (uint64_t)json_integer_value(json_object_get(r.json, "version"));
-    if (b3)
-        snprintf(b3, 68, "%s", json_string_value(json_object_get(r.json, "payload_b3")));
-    http_resp_free(&r);
-    return v;
-}
-
-/* A proposal body for HEAD+1 whose service carries `tag` (caller frees). */
-static char *next_propose_body(const srv *s, const char *tag)
-{
-    char prev[68];
-    uint64_t v = head_version(s, prev);
-    char *payload = fx_payload_json_tagged(v + 1, prev, &s->gov, tag);
-    char *body = fx_propose_body(payload);
-    free(payload);
-    return body;
-}
-
-/* propose + approvals of signers 0 and 1 + commit; returns the committed version and fills
- * proposal id and payload_b3 (either may be NULL). */
-static uint64_t cycle(srv *s, const char *tag, char id_out[27], char b3_out[68])
-{
-    char *body = next_propose_body(s, tag);
-    char *tok = srv_token(s, "registry:propose registry:approve registry:commit", 600, NULL, NULL);
-    http_resp r;
-    assert_int_equal(http_post(s, "/registry/proposals", tok, body, &r), 0);
-    assert_int_equal(r.status, 202);
-    char id[27], b3[68], path[96];
-    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(r.json, "proposal_id")));
-    snprintf(b3, sizeof b3, "%s", json_string_value(json_object_get(r.json, "payload_b3")));
-    http_resp_free(&r);
-    snprintf(path, sizeof path, "/registry/approvals/%s", id);
-    for (size_t i = 0; i < 2; i++) {
-        char *ab = fx_approval_body(&s->gov, i, b3, 0);
-        assert_int_equal(http_post(s, path, tok, ab, &r), 0);
-        assert_int_equal(r.status, 200);
-        http_resp_free(&r);
-        free(ab);
-    }
-    snprintf(path, sizeof path, "/registry/commit/%s", id);
-    assert_int_equal(http_post(s, path, tok, "", &r), 0);
-    assert_int_equal(r.status, 201);
-    uint64_t v = (uint64_t)json_integer_value(json_object_get(r.json, "version"));
-    http_resp_free(&r);
-    if (id_out)
-        memcpy(id_out, id, sizeof id);
-    if (b3_out)
-        memcpy(b3_out, b3, sizeof b3);
-    free(tok);
-    free(body);
-    return v;
-}
-
 /* The value of one exact series ("name" or "name{labels}") on /metrics of `port`, -1 if absent. */
 static long long metric_on(const srv *s, unsigned port, const char *series)
 {
@@ -527,7 +469,7 @@ static void test_sigterm_drains_in_flight_requests(void **state)
     for (int i = 0; i < SLOW; i++) {
         char tag[16];
         snprintf(tag, sizeof tag, "slow%d", i);
-        bodies[i] = next_propose_body(s, tag);
+        bodies[i] = srv_next_propose_body(s, tag);
         char *req = raw_request_text("POST", "/registry/proposals", tok, NULL, bodies[i]);
         size_t head_len = strlen(req) - strlen(bodies[i]);
         fds[i] = raw_connect(s->port);
@@ -586,7 +528,7 @@ static void test_sigterm_drains_in_flight_requests(void **state)
     /* nothing partial: the store verifies, every answered proposal is there, ready again */
     assert_int_equal(verify_store(s), 0);
     srv_start(s, NULL);
-    assert_int_equal(head_version(s, NULL), 0);
+    assert_int_equal(srv_head_version(s, NULL), 0);
     for (int i = 0; i < SLOW; i++) {
         char path[96];
         snprintf(path, sizeof path, "/registry/proposals/%.26s", ids[i]);
@@ -868,7 +810,7 @@ static void burst_check_restart(srv *s, burst *b)
     assert_int_equal(verify_store(s), 0);
     srv_start(s, NULL);
     char head_b3[68];
-    uint64_t hv = head_version(s, head_b3);
+    uint64_t hv = srv_head_version(s, head_b3);
     uint64_t max_acked = 0;
     for (size_t i = 0; i < b->n_acked; i++) {
         if (b->acked_v[i] > max_acked)
@@ -915,7 +857,7 @@ static void test_sigterm_during_concurrent_writes_loses_no_acknowledged_write(vo
     srv *s = *state;
     const char *extra[] = {"--shutdown-drain-deadline", "2s", "--limits-rps", "0", NULL};
     srv_start(s, extra);
-    cycle(s, "base", NULL, NULL);
+    srv_cycle(s, "base", NULL, NULL);
     burst *b = calloc(1, sizeof *b);
     assert_non_null(b);
     b->ids = calloc(BURST_MAX_IDS, sizeof *b->ids);
@@ -1015,7 +957,7 @@ static void test_a_failed_sync_fails_one_write_then_the_write_plane_recovers(voi
     const char *env[] = {"SVCR_FAULT_INJECT=sync:1", NULL};
     srv_start_env(s, NULL, env, NULL);
     char *tok = srv_token(s, "registry:propose", 600, NULL, NULL);
-    char *body = next_propose_body(s, "fault");
+    char *body = srv_next_propose_body(s, "fault");
     http_resp r;
     assert_int_equal(http_post(s, "/registry/proposals", tok, body, &r), 0);
     assert_storage_not_ready(&r);
@@ -1051,7 +993,7 @@ static void test_a_full_disk_fails_every_write_while_reads_keep_serving(void **s
     const char *env[] = {"SVCR_FAULT_INJECT=enospc:-1", NULL};
     srv_start_env(s, NULL, env, NULL);
     char *tok = srv_token(s, "registry:propose registry:operate", 600, NULL, NULL);
-    char *body = next_propose_body(s, "enospc");
+    char *body = srv_next_propose_body(s, "enospc");
     http_resp r;
     for (int i = 0; i < 3; i++) {
         assert_int_equal(http_post(s, "/registry/proposals", tok, body, &r), 0);
@@ -1091,7 +1033,7 @@ static void write_config(const char *path, unsigned port, const char *max_body)
 /* A valid proposal body padded with whitespace to `size` bytes. */
 static char *padded_body(const srv *s, size_t size)
 {
-    char *body = next_propose_body(s, "big");
+    char *body = srv_next_propose_body(s, "big");
     size_t n = strlen(body);
     assert_true(n < size);
     char *big = malloc(size + 1);
@@ -1222,7 +1164,7 @@ static void test_amnesia_with_memory_storage_leaves_no_file(void **state)
         "--storage-kind", "memory", "--amnesia-enabled", "true", "--data-dir", data, NULL};
     srv_start_env(s, extra, NULL, work);
     char id[27];
-    assert_int_equal(cycle(s, "amnesia", id, NULL), 1);
+    assert_int_equal(srv_cycle(s, "amnesia", id, NULL), 1);
     char *op = srv_token(s, "registry:operate", 600, NULL, NULL);
     http_resp r;
     assert_int_equal(http_post(s, "/registry/admin/freeze", op, "{\"reason\":\"a\"}", &r), 0);
@@ -1241,7 +1183,7 @@ static void test_amnesia_with_memory_storage_leaves_no_file(void **state)
     assert_int_equal(dir_entries(work), 0);
     /* nothing survives a restart */
     srv_start_env(s, extra, NULL, work);
-    assert_int_equal(head_version(s, NULL), 0);
+    assert_int_equal(srv_head_version(s, NULL), 0);
     char path[96];
     snprintf(path, sizeof path, "/registry/proposals/%s", id);
     assert_int_equal(http_get(s, path, &r), 0);
@@ -1280,7 +1222,7 @@ static void test_amnesia_refuses_a_data_dir_not_on_tmpfs(void **state)
         snprintf(data, sizeof data, "%s/data", shm_dir);
         const char *extra[] = {"--data-dir", data, "--amnesia-enabled", "true", NULL};
         srv_start(s, extra);
-        assert_int_equal(cycle(s, "shm", NULL, NULL), 1);
+        assert_int_equal(srv_cycle(s, "shm", NULL, NULL), 1);
         assert_int_equal(srv_stop(s), 0);
     }
 }
@@ -1344,7 +1286,7 @@ static void test_logs_are_json_lines_with_request_fields_and_no_token(void **sta
     srv_start(s, NULL);
     char *tok = srv_token(s, "registry:propose", 600, NULL, NULL);
     char *wrong = srv_token(s, "registry:approve", 600, NULL, NULL);
-    char *body = next_propose_body(s, "logs");
+    char *body = srv_next_propose_body(s, "logs");
     const char *c[] = {"01HZZZZZZZZZZZZZZZZZZZZZZ1", "01HZZZZZZZZZZZZZZZZZZZZZZ2",
                        "01HZZZZZZZZZZZZZZZZZZZZZZ3", "01HZZZZZZZZZZZZZZZZZZZZZZ4",
                        "01HZZZZZZZZZZZZZZZZZZZZZZ5"};
@@ -1559,7 +1501,7 @@ static void test_head_answers_like_get_and_other_methods_get_405_with_allow(void
     srv *s = *state;
     srv_start(s, NULL);
     char id[27];
-    cycle(s, "head", id, NULL);
+    srv_cycle(s, "head", id, NULL);
     char paths[RT_COUNT][96];
     concrete_paths(id, paths);
     for (int i = 0; i < RT_COUNT; i++)
@@ -1614,7 +1556,7 @@ static void test_every_answer_carries_x_corr_id_304_and_sse_included(void **stat
     srv *s = *state;
     srv_start(s, NULL);
     char b3[68];
-    cycle(s, "corr", NULL, b3);
+    srv_cycle(s, "corr", NULL, b3);
     char inm[160], both[256];
     snprintf(inm, sizeof inm, "If-None-Match: \"%s\"\r\n", b3);
     snprintf(both, sizeof both, "%sX-Corr-ID: " CORR "\r\n", inm);

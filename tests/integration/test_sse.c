@@ -98,42 +98,6 @@ static uint64_t event_id(const char *ev)
     return p ? strtoull(p + 4, NULL, 10) : 0;
 }
 
-/* One full governance cycle over HTTP; returns the committed version. */
-static uint64_t cycle(srv *s)
-{
-    http_resp r;
-    assert_int_equal(http_get(s, "/registry/head", &r), 0);
-    uint64_t v = (uint64_t)json_integer_value(json_object_get(r.json, "version"));
-    char prev[68];
-    snprintf(prev, sizeof prev, "%s", json_string_value(json_object_get(r.json, "payload_b3")));
-    http_resp_free(&r);
-    char *payload = fx_payload_json(v + 1, prev, &s->gov, 1, NULL, NULL);
-    char *body = fx_propose_body(payload);
-    char *tok = srv_token(s, "registry:propose registry:approve registry:commit", 600, NULL, NULL);
-    assert_int_equal(http_post(s, "/registry/proposals", tok, body, &r), 0);
-    assert_int_equal(r.status, 202);
-    char id[27], b3[68], path[96];
-    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(r.json, "proposal_id")));
-    snprintf(b3, sizeof b3, "%s", json_string_value(json_object_get(r.json, "payload_b3")));
-    http_resp_free(&r);
-    snprintf(path, sizeof path, "/registry/approvals/%s", id);
-    for (size_t i = 0; i < 2; i++) {
-        char *ab = fx_approval_body(&s->gov, i, b3, 0);
-        assert_int_equal(http_post(s, path, tok, ab, &r), 0);
-        assert_int_equal(r.status, 200);
-        http_resp_free(&r);
-        free(ab);
-    }
-    snprintf(path, sizeof path, "/registry/commit/%s", id);
-    assert_int_equal(http_post(s, path, tok, "", &r), 0);
-    assert_int_equal(r.status, 201);
-    http_resp_free(&r);
-    free(tok);
-    free(body);
-    free(payload);
-    return v + 1;
-}
-
 static int setup(void **state)
 {
     srv *s = calloc(1, sizeof *s);
@@ -157,13 +121,13 @@ static int teardown(void **state)
 static void test_live_delivery_and_head_first(void **state)
 {
     srv *s = *state;
-    cycle(s);
+    srv_cycle(s, "sse", NULL, NULL);
     stream st;
     stream_open(s, &st, "/registry/stream", NULL);
     const char *ev = next_event(&st, "registry.update", 5);
     assert_non_null(ev);
     assert_int_equal(event_id(ev), 1); /* the current head first */
-    uint64_t v = cycle(s);
+    uint64_t v = srv_cycle(s, "sse", NULL, NULL);
     ev = next_event(&st, "registry.update", 5);
     assert_non_null(ev);
     assert_int_equal(event_id(ev), v);
@@ -177,7 +141,7 @@ static void test_resume_with_last_event_id_replays_in_order(void **state)
 {
     srv *s = *state;
     for (int i = 0; i < 6; i++)
-        cycle(s);
+        srv_cycle(s, "sse", NULL, NULL);
     stream st;
     stream_open(s, &st, "/registry/stream", "2");
     for (uint64_t want = 3; want <= 6; want++) {
@@ -185,7 +149,7 @@ static void test_resume_with_last_event_id_replays_in_order(void **state)
         assert_non_null(ev);
         assert_int_equal(event_id(ev), want);
     }
-    uint64_t v = cycle(s);
+    uint64_t v = srv_cycle(s, "sse", NULL, NULL);
     const char *ev = next_event(&st, "registry.update", 5);
     assert_non_null(ev);
     assert_int_equal(event_id(ev), v);
@@ -199,7 +163,7 @@ static void test_resume_with_last_event_id_replays_in_order(void **state)
     char at[32];
     snprintf(at, sizeof at, "%llu", (unsigned long long)v);
     stream_open(s, &st, "/registry/stream", at);
-    uint64_t next = cycle(s);
+    uint64_t next = srv_cycle(s, "sse", NULL, NULL);
     ev = next_event(&st, "registry.update", 5);
     assert_non_null(ev);
     assert_int_equal(event_id(ev), next);
@@ -209,10 +173,10 @@ static void test_resume_with_last_event_id_replays_in_order(void **state)
 static void test_stalled_clients_get_reconcile_and_commits_keep_pace(void **state)
 {
     srv *s = *state;
-    cycle(s);
+    srv_cycle(s, "sse", NULL, NULL);
     double t0 = now_s();
     for (int i = 0; i < 5; i++)
-        cycle(s);
+        srv_cycle(s, "sse", NULL, NULL);
     double base = (now_s() - t0) / 5;
     /* 100 clients that never read, plus one that reads only at the end */
     stream stalled[100];
@@ -225,7 +189,7 @@ static void test_stalled_clients_get_reconcile_and_commits_keep_pace(void **stat
     /* enough events to fill the stalled sockets' buffers, then far past the bus bound of 16 */
     const int n = 700;
     for (int i = 0; i < n; i++)
-        cycle(s);
+        srv_cycle(s, "sse", NULL, NULL);
     double with = (now_s() - t0) / n;
     print_message("# cycle %.2f ms alone, %.2f ms with 100 stalled streams\n", base * 1000,
                   with * 1000);

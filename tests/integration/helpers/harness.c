@@ -133,9 +133,24 @@ static char **env_with(const char *const *extra)
     return out;
 }
 
+/* One start attempt: 0 when healthy, 1 when the server exited during startup (e.g. its port
+ * was taken between choosing and binding). Fails the test if it hangs. */
+static int srv_try_start(srv *s, const srv_launch *l);
+
 void srv_start_with(srv *s, const srv_launch *l)
 {
     assert_true(!l->omit_bind || l->port);
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if (srv_try_start(s, l) == 0)
+            return;
+        if (l->port)
+            break; /* a fixed port will not get better */
+    }
+    fail_msg("server exited during startup; log: %s", s->log_path);
+}
+
+static int srv_try_start(srv *s, const srv_launch *l)
+{
     s->port = l->port ? l->port : free_port();
     char bind[64];
     snprintf(bind, sizeof bind, "127.0.0.1:%u", s->port);
@@ -181,16 +196,17 @@ void srv_start_with(srv *s, const srv_launch *l)
     s->pid = pid;
     for (int i = 0; i < 200; i++) {
         if (healthy(s))
-            return;
+            return 0;
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) {
             s->pid = 0;
-            fail_msg("server exited during startup (status %d); log: %s", st, s->log_path);
+            return 1;
         }
         struct timespec ts = {0, 50000000};
         nanosleep(&ts, NULL);
     }
     fail_msg("server did not become healthy in 10 s; log: %s", s->log_path);
+    return 1;
 }
 
 void srv_start_env(srv *s, const char *const *extra, const char *const *env, const char *cwd)
@@ -344,4 +360,62 @@ int http_post(const srv *s, const char *path, const char *token, const char *bod
 int http_get(const srv *s, const char *path, http_resp *r)
 {
     return http_do(s, "GET", path, NULL, NULL, 0, r);
+}
+
+uint64_t srv_head_version(const srv *s, char b3[68])
+{
+    http_resp r;
+    assert_int_equal(http_get(s, "/registry/head", &r), 0);
+    assert_int_equal(r.status, 200);
+    uint64_t v = (uint64_t)json_integer_value(json_object_get(r.json, "version"));
+    if (b3)
+        snprintf(b3, 68, "%s", json_string_value(json_object_get(r.json, "payload_b3")));
+    http_resp_free(&r);
+    return v;
+}
+
+/* A proposal body for HEAD+1 whose service carries `tag` (caller frees). */
+char *srv_next_propose_body(const srv *s, const char *tag)
+{
+    char prev[68];
+    uint64_t v = srv_head_version(s, prev);
+    char *payload = fx_payload_json_tagged(v + 1, prev, &s->gov, tag);
+    char *body = fx_propose_body(payload);
+    free(payload);
+    return body;
+}
+
+/* propose + approvals of signers 0 and 1 + commit; returns the committed version and fills
+ * proposal id and payload_b3 (either may be NULL). */
+uint64_t srv_cycle(srv *s, const char *tag, char id_out[27], char b3_out[68])
+{
+    char *body = srv_next_propose_body(s, tag);
+    char *tok = srv_token(s, "registry:propose registry:approve registry:commit", 600, NULL, NULL);
+    http_resp r;
+    assert_int_equal(http_post(s, "/registry/proposals", tok, body, &r), 0);
+    assert_int_equal(r.status, 202);
+    char id[27], b3[68], path[96];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(r.json, "proposal_id")));
+    snprintf(b3, sizeof b3, "%s", json_string_value(json_object_get(r.json, "payload_b3")));
+    http_resp_free(&r);
+    snprintf(path, sizeof path, "/registry/approvals/%s", id);
+    for (size_t i = 0; i < 2; i++) {
+        char *ab = fx_approval_body(&s->gov, i, b3, 0);
+        assert_int_equal(http_post(s, path, tok, ab, &r), 0);
+        assert_int_equal(r.status, 200);
+        http_resp_free(&r);
+        free(ab);
+    }
+    snprintf(path, sizeof path, "/registry/commit/%s", id);
+    assert_int_equal(http_post(s, path, tok, "", &r), 0);
+    assert_int_equal(r.status, 201);
+    uint64_t v = (uint64_t)json_integer_value(json_object_get(r.json, "version"));
+    http_resp_free(&r);
+    if (id_out)
+        memcpy(id_out, id, sizeof id);
+    if (b3_out)
+        memcpy(b3_out, b3, sizeof b3);
+    free(tok);
+    free(body);
+    return v;
 }

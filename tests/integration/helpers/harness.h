@@ -83,4 +83,13 @@ char *srv_token(const srv *s, const char *scopes, long ttl_s, const char *signer
 int http_post(const srv *s, const char *path, const char *token, const char *body, http_resp *r);
 int http_get(const srv *s, const char *path, http_resp *r);
 
+/* HEAD's version (and payload_b3 into b3 when not NULL); fails the test if unreadable. */
+uint64_t srv_head_version(const srv *s, char b3[68]);
+/* A proposal request for HEAD+1 declaring the trust-root set, its service tagged `tag` (caller
+ * frees). */
+char *srv_next_propose_body(const srv *s, const char *tag);
+/* One governance cycle over HTTP (propose, approvals of signers 0 and 1, commit); returns the
+ * committed version; fills the proposal id and payload_b3 when the pointers are not NULL. */
+uint64_t srv_cycle(srv *s, const char *tag, char id_out[27], char b3_out[68]);
+
 #endif
