@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "interop/dto.h"
 #include "interop/jcs.h"
 #include "interop/rfc3339.h"
 
@@ -76,7 +77,11 @@ svcr_code artifact_parse(const void *bytes, size_t len, artifact **out, svcr_err
             c = svcr_err_set(err, SVCR_E_MALFORMED, "committed_at", "invalid_value",
                              "artifact committed_at is not an RFC 3339 UTC timestamp");
         a->committed_at_ms = sec * 1000 + ns / 1000000;
-        a->version = (uint64_t)json_number_value(ver);
+        int64_t v = 0;
+        if (c == SVCR_OK && dto_int_in(ver, 1, DTO_MAX_SAFE_INT, &v) != 0)
+            c = svcr_err_set(err, SVCR_E_MALFORMED, "version", "invalid_value",
+                             "artifact version is not an integer in 1..2^53-1");
+        a->version = (uint64_t)v;
         if (c == SVCR_OK)
             c = descriptor_set_decode(json_object_get(o, "payload"), "payload", &a->ds, err);
     }

@@ -85,16 +85,16 @@ svcr_code audit_record_verify(audit_tip *tip, const void *rec, size_t len, svcr_
         memcpy(want, stored, sizeof want);
     if (seq != (double)(tip->seq + 1))
         c = svcr_err_set(err, SVCR_E_MALFORMED, "seq", "audit_seq",
-                         "audit record %llu: expected seq %llu", (unsigned long long)seq,
-                         (unsigned long long)(tip->seq + 1));
+                         "audit record after seq %llu: found seq %.17g",
+                         (unsigned long long)tip->seq, seq);
     else if (!prev || strcmp(prev, tip->hash) != 0)
         c = svcr_err_set(err, SVCR_E_MALFORMED, "prev", "audit_link",
                          "audit record %llu: prev does not link to the record before",
-                         (unsigned long long)seq);
+                         (unsigned long long)(tip->seq + 1));
     else if (!stored || seal(o, got) != 0 || strcmp(got, want) != 0)
         c = svcr_err_set(err, SVCR_E_MALFORMED, "hash", "audit_hash",
                          "audit record %llu: hash does not match its content",
-                         (unsigned long long)seq);
+                         (unsigned long long)(tip->seq + 1));
     json_decref(o);
     if (c == SVCR_OK) {
         tip->seq++;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "interop/dto.h"
 #include "interop/jcs.h"
 
 void proposal_id_from_b3(const char *payload_b3, char out[PROPOSAL_ID_LEN + 1])
@@ -213,7 +214,12 @@ static descriptor_set *hash_only_descriptor_set(const json_t *o)
     memcpy(ds->b3, b3, B3_TAG_LEN + 1);
     if (sup)
         memcpy(ds->supersede_of, sup, B3_TAG_LEN + 1);
-    ds->version = (uint64_t)json_number_value(json_object_get(o, "payload_version"));
+    int64_t v = 0;
+    if (dto_int_in(json_object_get(o, "payload_version"), 1, DTO_MAX_SAFE_INT, &v) != 0) {
+        free(ds);
+        return NULL;
+    }
+    ds->version = (uint64_t)v;
     return ds;
 }
 
@@ -245,15 +251,29 @@ svcr_code proposal_decode(const void *rec, size_t len, signer_set *governing, pr
         json_decref(o);
         return svcr_err_set(err, SVCR_E_INTERNAL, NULL, "oom", "out of memory");
     }
-    p->accepted_at_ms = (int64_t)json_number_value(json_object_get(o, "accepted_at_ms"));
-    p->expires_at_ms = (int64_t)json_number_value(json_object_get(o, "expires_at_ms"));
     const json_t *q = json_object_get(o, "quorum");
-    p->quorum_m = (uint32_t)json_number_value(json_object_get(q, "m"));
-    p->quorum_n = (uint32_t)json_number_value(json_object_get(q, "n"));
+    int64_t acc = 0, exp = 0, m = 0, n = 0, ver = 0, at = 0;
+    int bad = dto_int_in(json_object_get(o, "accepted_at_ms"), 0, DTO_MAX_SAFE_INT, &acc) ||
+              dto_int_in(json_object_get(o, "expires_at_ms"), 0, DTO_MAX_SAFE_INT, &exp) ||
+              dto_int_in(json_object_get(q, "m"), 0, UINT32_MAX, &m) ||
+              dto_int_in(json_object_get(q, "n"), 0, UINT32_MAX, &n);
+    if (strcmp(status, "committed") == 0)
+        bad = bad || dto_int_in(json_object_get(o, "version"), 1, DTO_MAX_SAFE_INT, &ver) ||
+              dto_int_in(json_object_get(o, "committed_at_ms"), 0, DTO_MAX_SAFE_INT, &at);
+    if (bad) {
+        proposal_free(p);
+        json_decref(o);
+        return svcr_err_set(err, SVCR_E_INTERNAL, NULL, "corrupt_record",
+                            "stored proposal record has an unreadable number");
+    }
+    p->accepted_at_ms = acc;
+    p->expires_at_ms = exp;
+    p->quorum_m = (uint32_t)m;
+    p->quorum_n = (uint32_t)n;
     if (strcmp(status, "committed") == 0) {
         p->status = PROPOSAL_COMMITTED;
-        p->committed_version = (uint64_t)json_number_value(json_object_get(o, "version"));
-        p->committed_at_ms = (int64_t)json_number_value(json_object_get(o, "committed_at_ms"));
+        p->committed_version = (uint64_t)ver;
+        p->committed_at_ms = at;
         const char *cc = json_string_value(json_object_get(o, "commit_corr_id"));
         if (cc && strlen(cc) <= CORR_ID_MAX)
             strcpy(p->commit_corr_id, cc);

@@ -382,3 +382,18 @@ int dto_check_timestamp(const char *s, const char *base, const char *name, int64
         *unix_sec = t;
     return 0;
 }
+
+int dto_int_in(const json_t *v, int64_t min, int64_t max, int64_t *out)
+{
+    if (!json_is_number(v))
+        return -1;
+    double d = json_number_value(v);
+    if (min < -DTO_MAX_SAFE_INT)
+        min = -DTO_MAX_SAFE_INT;
+    if (max > DTO_MAX_SAFE_INT)
+        max = DTO_MAX_SAFE_INT;
+    if (!(d >= (double)min && d <= (double)max) || d != (double)(int64_t)d)
+        return -1;
+    *out = (int64_t)d;
+    return 0;
+}

@@ -104,6 +104,11 @@ int dto_check_timestamp(const char *s, const char *base, const char *name, int64
 void dto_path_member(char *dst, size_t cap, const char *base, const char *name);
 void dto_path_index(char *dst, size_t cap, const char *base, size_t index);
 
+/* The value of a JSON number that must be an integer within [min, max] (intersected with
+ * ±(2^53-1)): 0 with *out set, or -1 when v is absent, not a number, not integral or out of
+ * range (never converts an out-of-range double: that would be undefined behaviour). */
+int dto_int_in(const json_t *v, int64_t min, int64_t max, int64_t *out);
+
 /* Name of a dto_type for messages ("string", "integer", ...). Never NULL. */
 const char *dto_type_name(dto_type t);
 

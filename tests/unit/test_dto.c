@@ -879,9 +879,34 @@ static void test_dto_type_names(void **state)
     assert_string_equal(dto_type_name((dto_type)99), "unknown");
 }
 
+/* dto_int_in never converts an out-of-range or fractional double (that would be undefined
+ * behaviour); it answers -1 instead. */
+static void test_dto_int_in_refuses_what_it_cannot_convert(void **state)
+{
+    (void)state;
+    const char *ok[] = {"0", "1", "9007199254740991", "-9007199254740991", "2.0"};
+    const int64_t want[] = {0, 1, INT64_C(9007199254740991), -INT64_C(9007199254740991), 2};
+    for (size_t i = 0; i < 5; i++) {
+        json_t *v = json_loads(ok[i], JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, NULL);
+        int64_t out = -7;
+        assert_int_equal(dto_int_in(v, INT64_MIN, INT64_MAX, &out), 0);
+        assert_true(out == want[i]);
+        json_decref(v);
+    }
+    const char *bad[] = {"-1", "1.5", "1e300", "-1e300", "9007199254740992", "\"1\"", "null"};
+    for (size_t i = 0; i < 7; i++) {
+        json_t *v = json_loads(bad[i], JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, NULL);
+        int64_t out = 0;
+        assert_int_equal(dto_int_in(v, 0, INT64_MAX, &out), -1);
+        json_decref(v);
+    }
+    assert_int_equal(dto_int_in(NULL, 0, 1, NULL), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dto_int_in_refuses_what_it_cannot_convert),
         cmocka_unit_test(test_dto_decodes_every_type_into_its_slot),
         cmocka_unit_test(test_dto_rejects_unknown_field_with_path),
         cmocka_unit_test(test_dto_rejects_missing_required_field_with_path),
