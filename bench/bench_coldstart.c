@@ -67,7 +67,6 @@ typedef struct opts {
     double bg_timeout_s;
 } opts;
 
-
 static double now_s(void)
 {
     struct timespec ts;
@@ -173,9 +172,10 @@ static int get_status(int fd, const char *path, uint64_t *version)
 /* Starts the server; returns its pid (or -1). */
 static pid_t spawn_server(const opts *o)
 {
-    char bind[64], conns[32];
+    char bind[64], conns[32], streams[32];
     snprintf(bind, sizeof bind, "127.0.0.1:%d", o->port);
     snprintf(conns, sizeof conns, "%zu", o->sse_clients + 256);
+    snprintf(streams, sizeof streams, "%zu", o->sse_clients + 8);
     const char *argv[16 + MAX_EXTRA];
     int n = 0;
     argv[n++] = o->server;
@@ -187,6 +187,8 @@ static pid_t spawn_server(const opts *o)
     argv[n++] = "warn";
     argv[n++] = "--max-conns";
     argv[n++] = conns;
+    argv[n++] = "--sse-max-clients"; /* every stream this benchmark opens, below max_conns */
+    argv[n++] = streams;
     for (int i = 0; i < o->n_extra; i++)
         argv[n++] = o->extra[i];
     argv[n] = NULL;

@@ -38,7 +38,8 @@ umask 022
 P=$(free_port)
 build/svc-registry --bind "127.0.0.1:$P" --data-dir "$work/store" \
     --trust-roots "$work/trust-roots.json" --root-keys "$work/root-keys.json" \
-    --max-conns $((CLIENTS + 2000)) --log-level warn 2>"$work/server.log" &
+    --max-conns $((CLIENTS + 2000)) --sse-max-clients $((CLIENTS + 100)) --log-level warn \
+    2>"$work/server.log" &
 spid=$!
 pids+=("$spid")
 wait_http "http://127.0.0.1:$P/healthz"

@@ -15,8 +15,9 @@ build_pkgs=(
     librust-blake3-dev
 )
 # What the test suite needs on top: unit-test framework, the independent BLAKE3 tool,
-# clang + its runtime for libFuzzer and the sanitizers, and curl for black-box tests.
-test_pkgs=(libcmocka-dev b3sum clang libclang-rt-14-dev curl)
+# clang + its runtime for libFuzzer and the sanitizers, curl for black-box tests, python3 for
+# the scripted hostile registry of svcr_hostile.sh and `script` (bsdutils) for its terminal.
+test_pkgs=(libcmocka-dev b3sum clang libclang-rt-14-dev curl python3 bsdutils)
 # Benchmark anchors and load generators.
 bench_pkgs=(wrk nginx-light etcd-server etcd-client)
 

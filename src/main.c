@@ -16,6 +16,7 @@
 #include "crypto/ed25519.h"
 #include "http/http.h"
 #include "http/routes.h"
+#include "interop/file.h"
 #include "observability/log.h"
 #include "observability/metrics.h"
 #include "pipeline/pipeline.h"
@@ -32,32 +33,21 @@ typedef struct registry_runtime {
     http_server *http;
 } registry_runtime;
 
-static char *read_whole_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    buf b = {0};
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (buf_append(&b, chunk, n) != 0)
-            break;
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        buf_free(&b);
-        return NULL;
-    }
-    return buf_steal(&b, len);
-}
-
 static log_level to_log_level(cfg_log_level l)
 {
-    return l == CFG_LOG_DEBUG ? LOG_DEBUG
-           : l == CFG_LOG_WARN ? LOG_WARN
+    return l == CFG_LOG_DEBUG   ? LOG_DEBUG
+           : l == CFG_LOG_WARN  ? LOG_WARN
            : l == CFG_LOG_ERROR ? LOG_ERROR
                                 : LOG_INFO;
+}
+
+/* sse.max_clients, or three quarters of max_conns: streams never take the slots that reads and
+ * probes need. */
+static uint32_t sse_max_clients_of(const svcr_config *c)
+{
+    if (c->sse.max_clients)
+        return c->sse.max_clients;
+    return c->max_conns >= 4 ? c->max_conns / 4 * 3 : 1;
 }
 
 static http_limits limits_of(const svcr_config *c)
@@ -68,7 +58,12 @@ static http_limits limits_of(const svcr_config *c)
                      .sse_heartbeat_ms = c->sse.heartbeat,
                      .rps = c->limits.rps,
                      .read_rps = c->limits.read_rps,
-                     .sse_client_buffer = c->sse.client_buffer};
+                     .list_rps = c->limits.list_rps,
+                     .sse_client_buffer = c->sse.client_buffer,
+                     .read_timeout_ms = c->read_timeout,
+                     .idle_timeout_ms = c->idle_timeout,
+                     .sse_max_clients = sse_max_clients_of(c),
+                     .sse_max_per_ip = c->sse.max_clients_per_ip};
     return l;
 }
 
@@ -100,27 +95,45 @@ static int open_store(registry_runtime *rt)
     }
     if (rc != STORE_OK) {
         log_msg(LOG_ERROR, "startup", "cannot open the store: %s", err);
-        return 1;
+        return rc == STORE_EBUSY ? 2 : 1; /* another process holds data_dir: a usage error */
     }
     return 0;
+}
+
+/* Logs a pipeline_open failure. A Malformed one is about the configured trust roots (see
+ * pipeline.h): the message names the key, the file and where in it. */
+static void log_pipeline_error(const registry_runtime *rt, svcr_code c, const svcr_err *e)
+{
+    const char *path = rt->cfg.bootstrap.trust_roots_path;
+    if (c != SVCR_E_MALFORMED || !path[0]) {
+        log_msg(LOG_ERROR, "startup", "%s%s%s", e->path, e->path[0] ? ": " : "", e->message);
+        return;
+    }
+    const char *key = "bootstrap.trust_roots_path", *at = e->path;
+    if (strncmp(at, "bootstrap.", 10) == 0) { /* the pin, or roots that differ from the store's */
+        key = at;
+        at = "";
+    } else if (strncmp(at, "trust_roots", 11) == 0 && (at[11] == '.' || at[11] == '\0')) {
+        at += at[11] ? 12 : 11; /* the file is the signer_set: paths start inside it */
+    }
+    log_msg(LOG_ERROR, "startup", "%s: %s: %s%s%s%s (%s)", key, path, at[0] ? "at " : "", at,
+            at[0] ? ": " : "", e->message, e->reason[0] ? e->reason : "malformed");
 }
 
 static int open_pipeline(registry_runtime *rt)
 {
     size_t roots_len = 0;
-    char *roots = NULL;
+    char *roots = NULL, ferr[CFG_PATH_MAX + 256];
     const char *path = rt->cfg.bootstrap.trust_roots_path;
-    if (path[0]) {
-        roots = read_whole_file(path, &roots_len);
-        if (!roots) {
-            log_msg(LOG_ERROR, "startup", "bootstrap.trust_roots_path: cannot read %s: %s", path,
-                    strerror(errno));
-            return 2;
-        }
+    if (path[0] && file_read_all(path, FILE_TRUST_ROOTS_MAX, FILE_NO_FOREIGN_WRITE, &roots,
+                                 &roots_len, ferr, sizeof ferr) != 0) {
+        log_msg(LOG_ERROR, "startup", "bootstrap.trust_roots_path: %s", ferr);
+        return 2;
     }
     pipeline_opts po = {.st = rt->st,
                         .bus = rt->bus,
                         .queue_cap = rt->cfg.limits.queue,
+                        .pending_bytes = rt->cfg.limits.pending_bytes,
                         .trust_roots = roots,
                         .trust_roots_len = roots_len,
                         .trust_roots_pin = rt->cfg.bootstrap.trust_roots_hash,
@@ -129,10 +142,9 @@ static int open_pipeline(registry_runtime *rt)
     svcr_err e;
     svcr_err_clear(&e);
     svcr_code c = pipeline_open(&po, &rt->pl, &e);
-    free(roots);
+    file_free(roots, roots_len);
     if (c != SVCR_OK) {
-        log_msg(LOG_ERROR, "startup", "%s%s%s", e.path[0] ? e.path : "", e.path[0] ? ": " : "",
-                e.message);
+        log_pipeline_error(rt, c, &e);
         return c == SVCR_E_MALFORMED ? 2 : 1;
     }
     return 0;
@@ -286,7 +298,7 @@ int main(int argc, char **argv, char **envp)
     http_opts ho = {.bind_addr = rt.cfg.bind_addr,
                     .metrics_addr = rt.cfg.metrics_addr,
                     .max_conns = rt.cfg.max_conns,
-                    .idle_timeout_ms = rt.cfg.idle_timeout,
+                    .per_ip_conns = rt.cfg.max_conns_per_ip,
                     .limits = limits_of(&rt.cfg),
                     .pl = rt.pl,
                     .m = rt.m,
@@ -303,11 +315,11 @@ int main(int argc, char **argv, char **envp)
     pipeline_status ps;
     pipeline_get_status(rt.pl, &ps);
     head_snap *h = pipeline_head(rt.pl);
-    log_msg(LOG_INFO, "listening",
-            "svc-registry %s on %.*s:%u, storage %s, HEAD version %llu, %s", SVCR_VERSION,
-            (int)(strrchr(rt.cfg.bind_addr, ':') - rt.cfg.bind_addr), rt.cfg.bind_addr,
-            http_port(rt.http), rt.cfg.storage.kind == CFG_STORAGE_MEMORY ? "memory (amnesia)"
-                                                                          : rt.cfg.storage.data_dir,
+    log_msg(LOG_INFO, "listening", "svc-registry %s on %.*s:%u, storage %s, HEAD version %llu, %s",
+            SVCR_VERSION, (int)(strrchr(rt.cfg.bind_addr, ':') - rt.cfg.bind_addr),
+            rt.cfg.bind_addr, http_port(rt.http),
+            rt.cfg.storage.kind == CFG_STORAGE_MEMORY ? "memory (amnesia)"
+                                                      : rt.cfg.storage.data_dir,
             (unsigned long long)h->version,
             ps.write_ready ? "write-ready" : "read-only until the missing items are fixed");
     head_snap_release(h);

@@ -1,21 +1,18 @@
 /* root_keys.c - loading and looking up the macaroon root keys (auth.root_keys_path). */
 #include "auth/macaroon.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "crypto/codec.h"
 #include "crypto/ed25519.h"
 #include "interop/dto.h"
+#include "interop/file.h"
 #include "interop/jcs.h"
 
 typedef struct auth_key {
@@ -227,71 +224,13 @@ done:
 
 int auth_keys_load(const char *path, auth_keys **out, char *err, size_t errcap)
 {
-    int fd;
-    do
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    while (fd < 0 && errno == EINTR);
-    if (fd < 0) {
-        auth_errf(err, errcap, "%s: cannot open: %s", path, strerror(errno));
+    char *text = NULL, inner[256];
+    size_t len = 0;
+    /* the one reader (interop/file.h): regular file, cap, owner-only mode, checked on the fd */
+    if (file_read_all(path, AUTH_KEYS_FILE_MAX, FILE_OWNER_ONLY, &text, &len, err, errcap) != 0)
         return -1;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        auth_errf(err, errcap, "%s: cannot stat: %s", path, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        auth_errf(err, errcap, "%s: not a regular file", path);
-        close(fd);
-        return -1;
-    }
-    if (st.st_mode & 077) {
-        auth_errf(err, errcap, "%s: mode %04o gives group/other access to root keys; chmod 600",
-                  path, (unsigned)(st.st_mode & 07777));
-        close(fd);
-        return -1;
-    }
-    if (st.st_size > AUTH_KEYS_FILE_MAX) {
-        auth_errf(err, errcap, "%s: larger than %d bytes", path, AUTH_KEYS_FILE_MAX);
-        close(fd);
-        return -1;
-    }
-    size_t cap = (size_t)st.st_size + 1, len = 0;
-    char *text = malloc(cap);
-    if (!text) {
-        auth_errf(err, errcap, "out of memory");
-        close(fd);
-        return -1;
-    }
-    for (;;) {
-        if (len == cap) { /* the file grew since fstat: one byte more than allowed is enough */
-            crypto_wipe(text, len);
-            free(text);
-            auth_errf(err, errcap, "%s: changed while being read", path);
-            close(fd);
-            return -1;
-        }
-        ssize_t r = read(fd, text + len, cap - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int saved = errno;
-            crypto_wipe(text, len);
-            free(text);
-            auth_errf(err, errcap, "%s: read error: %s", path, strerror(saved));
-            close(fd);
-            return -1;
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-    }
-    close(fd);
-    char inner[256];
     int rc = auth_keys_parse(text, len, out, inner, sizeof inner);
-    crypto_wipe(text, cap);
-    free(text);
+    file_free(text, len); /* wiped: the file holds the secrets */
     if (rc != 0)
         auth_errf(err, errcap, "%s: %s", path, inner);
     return rc;

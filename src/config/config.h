@@ -40,6 +40,7 @@ typedef struct svcr_config {
     char bind_addr[CFG_ADDR_MAX];    /* host:port of the API listener */
     char metrics_addr[CFG_ADDR_MAX]; /* host:port of the metrics listener; port 0: off */
     uint32_t max_conns;
+    uint32_t max_conns_per_ip; /* 0: no bound */
     int64_t read_timeout;
     int64_t write_timeout;
     int64_t idle_timeout;
@@ -47,9 +48,11 @@ typedef struct svcr_config {
         uint32_t inflight;
         uint32_t rps;      /* write routes, token bucket; 0: unlimited */
         uint32_t read_rps; /* read routes; 0: unlimited */
+        uint32_t list_rps; /* reads that are not O(1); 0: unlimited */
         uint64_t max_body_bytes;
         uint32_t decompress_ratio_cap;
-        uint32_t queue; /* proposal/commit queue */
+        uint32_t queue;         /* proposal/commit queue */
+        uint64_t pending_bytes; /* canonical payload bytes of open proposals */
     } limits;
     struct {
         bool enabled;
@@ -85,7 +88,9 @@ typedef struct svcr_config {
     } bus;
     struct {
         int64_t heartbeat;
-        uint32_t client_buffer; /* events a slow SSE client may lag before it must reconcile */
+        uint32_t client_buffer;      /* events a slow SSE client may lag before it must reconcile */
+        uint32_t max_clients;        /* 0: three quarters of max_conns */
+        uint32_t max_clients_per_ip; /* 0: no bound */
     } sse;
     struct {
         bool enabled;

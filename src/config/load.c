@@ -1,18 +1,14 @@
 /* load.c - the configuration layers: defaults < TOML file < SVCR_* environment < flags. */
 #include "config/config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "config/toml.h"
+#include "interop/file.h"
 
-#define CONFIG_FILE_MAX (1u << 20)
 #define ENV_NAME_MAX 64
 #define MAX_KEYS 128
 
@@ -218,69 +214,23 @@ static int on_keyval(void *ud, const char *section, const char *key, const cfg_t
     return 0;
 }
 
-/* Reads the whole file (at most CONFIG_FILE_MAX bytes) into a fresh buffer. */
-static int read_file(const char *path, char **data, size_t *len, char *err, size_t cap)
-{
-    char eb[128];
-    int fd;
-    do
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-    while (fd < 0 && errno == EINTR);
-    if (fd < 0)
-        return lfail(err, cap, CFG_ERR_PARSE, "config file %s: %s", path,
-                     strerror_r(errno, eb, sizeof eb));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX) {
-        close(fd);
-        return lfail(err, cap, CFG_ERR_PARSE, "config file %s: not a regular file of at most 1 MiB",
-                     path);
-    }
-    char *buf = malloc((size_t)st.st_size + 1);
-    size_t n = 0;
-    if (!buf) {
-        close(fd);
-        return lfail(err, cap, CFG_ERR_PARSE, "config file %s: out of memory", path);
-    }
-    for (;;) {
-        ssize_t r = read(fd, buf + n, (size_t)st.st_size + 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            free(buf);
-            close(fd);
-            return lfail(err, cap, CFG_ERR_PARSE, "config file %s: %s", path,
-                         strerror_r(e, eb, sizeof eb));
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n > (size_t)st.st_size) {
-            free(buf);
-            close(fd);
-            return lfail(err, cap, CFG_ERR_PARSE, "config file %s: changed while read", path);
-        }
-    }
-    close(fd);
-    *data = buf;
-    *len = n;
-    return 0;
-}
-
 static int apply_file(const char *path, svcr_config *c, char *err, size_t cap)
 {
-    char *data = NULL;
+    char *data = NULL, ferr[CFG_PATH_MAX + 256];
     size_t len = 0;
-    int rc = read_file(path, &data, &len, err, cap);
-    if (rc != 0)
-        return rc;
+    /* the file can point the registry at other trust roots and keys: nobody but its owner
+     * (this user or root) may be able to change it */
+    if (file_read_all(path, FILE_CONFIG_MAX, FILE_NO_FOREIGN_WRITE, &data, &len, ferr,
+                      sizeof ferr) != 0)
+        return lfail(err, cap, CFG_ERR_PARSE, "config file %s", ferr);
+    int rc = 0;
     file_ctx fc = {c, 0};
     cfg_toml_handler h = {on_section, on_keyval, &fc};
     char perr[1024];
     if (cfg_toml_parse(data, len, &h, perr, sizeof perr) != 0)
         rc = lfail(err, cap, fc.range_error ? CFG_ERR_INVALID : CFG_ERR_PARSE, "config file %s: %s",
                    path, perr);
-    free(data);
+    file_free(data, len);
     return rc;
 }
 

@@ -9,7 +9,11 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/vfs.h>
+#include <stdint.h>
 #include <unistd.h>
+
+#include "auth/macaroon.h"
+#include "interop/file.h"
 
 static int vfail(char *err, size_t cap, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -120,24 +124,15 @@ static int check_addr(const char *key, const char *addr, int allow_port0, uint16
     return 0;
 }
 
-/* An existing, readable regular file; with private, not accessible by group or other. */
-static int check_file(const char *key, const char *path, int private, char *err, size_t cap)
+/* An existing regular file this process can open for reading, at most `max` bytes, whose mode
+ * and owner satisfy `acc` (interop/file.h: the same checks the reader makes on what it reads).
+ * The message is "key: path: why". */
+static int check_file(const char *key, const char *path, size_t max, file_access acc, char *err,
+                      size_t cap)
 {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        char eb[128];
-        return vfail(err, cap, key, "cannot use \"%s\": %s", path,
-                     strerror_r(errno, eb, sizeof eb));
-    }
-    if (!S_ISREG(st.st_mode))
-        return vfail(err, cap, key, "\"%s\" is not a regular file", path);
-    if (access(path, R_OK) != 0)
-        return vfail(err, cap, key, "\"%s\" is not readable", path);
-    if (private && (st.st_mode & 077))
-        return vfail(err, cap, key,
-                     "\"%s\" has mode %04o: a private key must not be accessible by group or "
-                     "other (chmod 600)",
-                     path, (unsigned)(st.st_mode & 07777));
+    char why[CFG_PATH_MAX + 256];
+    if (file_check(path, max, acc, why, sizeof why) != 0)
+        return vfail(err, cap, key, "%s", why);
     return 0;
 }
 
@@ -220,15 +215,16 @@ static int check_listeners(const svcr_config *c, char *err, size_t cap)
             return vfail(err, cap, "tls.cert_path", "required when tls.enabled = true");
         if (!c->tls.key_path[0])
             return vfail(err, cap, "tls.key_path", "required when tls.enabled = true");
-        if (check_file("tls.cert_path", c->tls.cert_path, 0, err, cap) != 0 ||
-            check_file("tls.key_path", c->tls.key_path, 1, err, cap) != 0)
+        if (check_file("tls.cert_path", c->tls.cert_path, SIZE_MAX, FILE_NO_FOREIGN_WRITE, err,
+                       cap) != 0 ||
+            check_file("tls.key_path", c->tls.key_path, SIZE_MAX, FILE_OWNER_ONLY, err, cap) != 0)
             return -1;
     }
     if (strlen(c->uds.path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
         return vfail(err, cap, "uds.path", "too long for a Unix socket (at most %zu bytes)",
                      sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-    if (c->auth.root_keys_path[0] &&
-        check_file("auth.root_keys_path", c->auth.root_keys_path, 0, err, cap) != 0)
+    if (c->auth.root_keys_path[0] && check_file("auth.root_keys_path", c->auth.root_keys_path,
+                                                AUTH_KEYS_FILE_MAX, FILE_OWNER_ONLY, err, cap) != 0)
         return -1;
     return 0;
 }
@@ -241,6 +237,13 @@ static int check_storage(const svcr_config *c, char *err, size_t cap)
         !c->storage.data_dir[0])
         return vfail(err, cap, "storage.data_dir", "required when storage.kind = %s",
                      c->storage.kind == CFG_STORAGE_LMDB ? "lmdb" : "sqlite");
+    struct stat ds;
+    /* anyone who can write the directory can replace the store under the registry */
+    if ((c->storage.kind == CFG_STORAGE_LMDB || c->storage.kind == CFG_STORAGE_SQLITE) &&
+        stat(c->storage.data_dir, &ds) == 0 && S_ISDIR(ds.st_mode) && (ds.st_mode & 022))
+        return vfail(err, cap, "storage.data_dir",
+                     "%s is writable by group or other (mode %04o): chmod 700 it",
+                     c->storage.data_dir, (unsigned)(ds.st_mode & 07777));
     if (check_amnesia(c, err, cap) != 0)
         return -1;
     if (c->bootstrap.trust_roots_hash[0]) {
@@ -252,7 +255,8 @@ static int check_storage(const svcr_config *c, char *err, size_t cap)
                          "set without bootstrap.trust_roots_path: the pin would check nothing");
     }
     if (c->bootstrap.trust_roots_path[0] &&
-        check_file("bootstrap.trust_roots_path", c->bootstrap.trust_roots_path, 0, err, cap) != 0)
+        check_file("bootstrap.trust_roots_path", c->bootstrap.trust_roots_path,
+                   FILE_TRUST_ROOTS_MAX, FILE_NO_FOREIGN_WRITE, err, cap) != 0)
         return -1;
     return 0;
 }
@@ -266,6 +270,11 @@ int cfg_validate(const svcr_config *c, char *err, size_t errcap)
             return -1;
     if (check_listeners(c, err, errcap) != 0 || check_storage(c, err, errcap) != 0)
         return -1;
+    if (c->sse.max_clients >= c->max_conns)
+        return vfail(err, errcap, "sse.max_clients",
+                     "%u must be below max_conns (%u): streams must leave slots for reads and "
+                     "probes",
+                     c->sse.max_clients, c->max_conns);
     if (c->pq.mode != CFG_PQ_OFF)
         return vfail(err, errcap, "pq.mode",
                      "\"%s\" is not available yet (v1 supports only \"off\")",

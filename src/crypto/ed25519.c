@@ -31,6 +31,11 @@ int ed25519_verify(const uint8_t sig[ED25519_SIG_LEN], const uint8_t *msg, size_
     return crypto_sign_verify_detached(sig, msg, len, pk) == 0;
 }
 
+int ed25519_pk_valid(const uint8_t pk[ED25519_PK_LEN])
+{
+    return crypto_core_ed25519_is_valid_point(pk) == 1;
+}
+
 void ed25519_keypair(uint8_t pk[ED25519_PK_LEN], uint8_t sk[ED25519_SK_LEN])
 {
     crypto_sign_keypair(pk, sk);

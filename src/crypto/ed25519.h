@@ -18,6 +18,14 @@ int crypto_init(void);
  * encodings and small-order points as libsodium 1.0.18 does (pinned by the CCTV vectors). */
 int ed25519_verify(const uint8_t sig[ED25519_SIG_LEN], const uint8_t *msg, size_t len,
                    const uint8_t pk[ED25519_PK_LEN]);
+/* Returns 1 if pk is a public key this registry accepts, else 0: the canonical encoding
+ * (y < p) of a point on the curve, in the prime-order subgroup, not of small order (so never
+ * all zeros, never the identity 0x01 00..00). This is libsodium's
+ * crypto_core_ed25519_is_valid_point(). It is stricter than ed25519_verify, which still takes
+ * a key with a small-order component (A + T): such a key is refused because signatures from
+ * the holder of A can be ground to verify under A + T as well, so one key would count twice.
+ * Pure function; never fails otherwise. */
+int ed25519_pk_valid(const uint8_t pk[ED25519_PK_LEN]);
 /* Fresh random key pair. */
 void ed25519_keypair(uint8_t pk[ED25519_PK_LEN], uint8_t sk[ED25519_SK_LEN]);
 /* Deterministic key pair from a 32-byte RFC 8032 private key (seed). */

@@ -11,13 +11,24 @@ typedef struct approval_dto {
 } approval_dto;
 
 static const dto_field approval_fields[] = {
-    {.name = "signer_id", .type = DTO_STRING, .required = 1,
-     .offset = offsetof(approval_dto, signer_id), .min = 1, .max = SIGNER_ID_MAX},
-    {.name = "algo", .type = DTO_STRING, .required = 1, .offset = offsetof(approval_dto, algo),
-     .min = 1, .max = APPROVAL_ALGO_MAX},
+    {.name = "signer_id",
+     .type = DTO_STRING,
+     .required = 1,
+     .offset = offsetof(approval_dto, signer_id),
+     .min = 1,
+     .max = SIGNER_ID_MAX},
+    {.name = "algo",
+     .type = DTO_STRING,
+     .required = 1,
+     .offset = offsetof(approval_dto, algo),
+     .min = 1,
+     .max = APPROVAL_ALGO_MAX},
     {.name = "sig", .type = DTO_STRING, .required = 1, .offset = offsetof(approval_dto, sig)},
-    {.name = "signed_at", .type = DTO_STRING, .required = 1,
-     .offset = offsetof(approval_dto, signed_at), .max = APPROVAL_TS_MAX,
+    {.name = "signed_at",
+     .type = DTO_STRING,
+     .required = 1,
+     .offset = offsetof(approval_dto, signed_at),
+     .max = APPROVAL_TS_MAX,
      .flags = DTO_F_RFC3339},
 };
 
@@ -43,8 +54,7 @@ svcr_code gov_approval_decode(const json_t *body, const char *path, gov_approval
     return SVCR_OK;
 }
 
-svcr_code gov_approval_check_membership(const gov_approval *a, const signer_set *set,
-                                        svcr_err *err)
+svcr_code gov_approval_check_membership(const gov_approval *a, const signer_set *set, svcr_err *err)
 {
     const signer *s = signer_set_find(set, a->signer_id);
     if (!s)
@@ -80,17 +90,22 @@ size_t gov_quorum_count(const gov_approval *list, size_t n, const signer_set *se
     for (size_t i = 0; i < n; i++) {
         if (gov_approval_check_membership(&list[i], set, NULL) != SVCR_OK)
             continue;
+        const signer *si = signer_set_find(set, list[i].signer_id);
         int seen = 0;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = strcmp(list[j].signer_id, list[i].signer_id) == 0 &&
-                   gov_approval_check_membership(&list[j], set, NULL) == SVCR_OK;
+        for (size_t j = 0; j < i && !seen; j++) {
+            if (gov_approval_check_membership(&list[j], set, NULL) != SVCR_OK)
+                continue;
+            const signer *sj = signer_set_find(set, list[j].signer_id);
+            /* one key is one approver, whatever ids it is listed under */
+            seen =
+                sj == si || (sj->algo == si->algo && memcmp(sj->pk, si->pk, ED25519_PK_LEN) == 0);
+        }
         count += !seen;
     }
     return count;
 }
 
-svcr_code gov_quorum_check(const gov_approval *list, size_t n, const signer_set *set,
-                           svcr_err *err)
+svcr_code gov_quorum_check(const gov_approval *list, size_t n, const signer_set *set, svcr_err *err)
 {
     size_t have = gov_quorum_count(list, n, set);
     if (have >= set->m)

@@ -40,8 +40,11 @@ svcr_code gov_approval_check(const gov_approval *a, const signer_set *set, const
 svcr_code gov_approval_check_membership(const gov_approval *a, const signer_set *set,
                                         svcr_err *err);
 
-/* Counts distinct signers among `list` that pass gov_approval_check_membership against `set`.
- * Approvals are assumed signature-verified when accepted. */
+/* Counts distinct approvers among `list` that pass gov_approval_check_membership against
+ * `set`: approvals by the same signer_id count once, and so do approvals by different
+ * signer_ids listed with the same public key (signer_set_from_json refuses such a set; this
+ * holds for any set that bypassed it). Approvals are assumed signature-verified when
+ * accepted. Pure function; O(n^2) in the number of approvals. */
 size_t gov_quorum_count(const gov_approval *list, size_t n, const signer_set *set);
 
 /* SVCR_OK when gov_quorum_count >= set->m, else SVCR_E_QUORUM_FAILED with a message giving

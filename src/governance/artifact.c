@@ -14,15 +14,17 @@ int artifact_build(const proposal *p, uint64_t version, int64_t committed_at_ms,
     char ts[32];
     if (rfc3339_format_ms(committed_at_ms, ts) < 0)
         return -1;
-    json_t *o = json_pack("{s:s, s:I, s:O, s:s, s:o, s:s, s:s, s:s}", "schema_version",
-                          SCHEMA_VERSION, "version", (json_int_t)version, "payload", p->ds->json,
-                          "payload_b3", p->ds->b3, "approvals", proposal_approvals_json(p, 1),
-                          "prev_hash", p->ds->prev_hash, "committed_at", ts, "proposal_id",
-                          p->id);
-    if (!o)
+    /* the payload is embedded as its canonical bytes: no tree of it is needed (or kept) */
+    json_t *o = json_pack("{s:s, s:I, s:n, s:s, s:o, s:s, s:s, s:s}", "schema_version",
+                          SCHEMA_VERSION, "version", (json_int_t)version, "payload", "payload_b3",
+                          p->ds->b3, "approvals", proposal_approvals_json(p, 1), "prev_hash",
+                          p->ds->prev_hash, "committed_at", ts, "proposal_id", p->id);
+    if (!o || !p->ds->canonical) {
+        json_decref(o);
         return -1;
+    }
     size_t start = out->len;
-    int rc = jcs_write(out, o, NULL);
+    int rc = jcs_write_spliced(out, o, "payload", p->ds->canonical, p->ds->canonical_len, NULL);
     json_decref(o);
     if (rc == 0)
         b3_hash(out->data + start, out->len - start, artifact_b3);
@@ -38,8 +40,7 @@ void artifact_free(artifact *a)
     free(a);
 }
 
-static svcr_code copy_tag(const json_t *o, const char *name, char *dst, size_t cap,
-                          svcr_err *err)
+static svcr_code copy_tag(const json_t *o, const char *name, char *dst, size_t cap, svcr_err *err)
 {
     const char *s = json_string_value(json_object_get(o, name));
     if (!s || strlen(s) >= cap)

@@ -1,6 +1,7 @@
 /* chain_verify.c - stored-history verification (see chain_verify.h). */
 #include "governance/chain_verify.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "governance/approvals.h"
@@ -38,8 +39,7 @@ void chain_verifier_free(chain_verifier *cv)
 
 static svcr_code fail(svcr_err *err, svcr_code code, uint64_t v, const char *what)
 {
-    return svcr_err_set(err, code, NULL, "chain", "version %llu: %s", (unsigned long long)v,
-                        what);
+    return svcr_err_set(err, code, NULL, "chain", "version %llu: %s", (unsigned long long)v, what);
 }
 
 svcr_code chain_verify_next(chain_verifier *cv, const void *bytes, size_t len,
@@ -54,8 +54,18 @@ svcr_code chain_verify_next(chain_verifier *cv, const void *bytes, size_t len,
     }
     artifact *a = NULL;
     svcr_err perr;
-    if (artifact_parse(bytes, len, &a, &perr) != SVCR_OK)
-        return fail(err, SVCR_E_MALFORMED, v, "artifact is not a valid signed artifact");
+    svcr_err_clear(&perr);
+    if (artifact_parse(bytes, len, &a, &perr) != SVCR_OK) {
+        /* name what broke: e.g. a signer set that repeats a key fails here, not at quorum */
+        char what[200];
+        snprintf(what, sizeof what, "artifact is not a valid signed artifact (%.60s%s%.100s)",
+                 perr.reason[0] ? perr.reason : "unreadable", perr.path[0] ? " at " : "",
+                 perr.path);
+        for (char *q = what; *q; q++) /* a path may quote a stored key: print it plainly */
+            if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
+                *q = '?';
+        return fail(err, SVCR_E_MALFORMED, v, what);
+    }
     svcr_code c = SVCR_OK;
     char pid[PROPOSAL_ID_LEN + 1];
     proposal_id_from_b3(a->ds->b3, pid);

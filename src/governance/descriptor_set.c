@@ -1,11 +1,13 @@
 /* descriptor_set.c - payload validation and hashing (see descriptor_set.h). */
 #include "governance/descriptor_set.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "interop/buf.h"
 #include "interop/dto.h"
+#include "interop/text.h"
 #include "interop/jcs.h"
 
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
@@ -18,18 +20,31 @@ typedef struct payload_dto {
 } payload_dto;
 
 static const dto_field payload_fields[] = {
-    {.name = "version", .type = DTO_INT, .required = 1, .offset = offsetof(payload_dto, version),
-     .min = 1, .max = DTO_MAX_SAFE_INT},
-    {.name = "prev_hash", .type = DTO_STRING, .required = 1,
+    {.name = "version",
+     .type = DTO_INT,
+     .required = 1,
+     .offset = offsetof(payload_dto, version),
+     .min = 1,
+     .max = DTO_MAX_SAFE_INT},
+    {.name = "prev_hash",
+     .type = DTO_STRING,
+     .required = 1,
      .offset = offsetof(payload_dto, prev_hash)},
-    {.name = "created_at", .type = DTO_STRING, .offset = offsetof(payload_dto, created_at),
+    {.name = "created_at",
+     .type = DTO_STRING,
+     .offset = offsetof(payload_dto, created_at),
      .flags = DTO_F_RFC3339},
-    {.name = "expiry", .type = DTO_STRING, .offset = offsetof(payload_dto, expiry),
+    {.name = "expiry",
+     .type = DTO_STRING,
+     .offset = offsetof(payload_dto, expiry),
      .flags = DTO_F_RFC3339},
     {.name = "supersede_of", .type = DTO_STRING, .offset = offsetof(payload_dto, supersede_of)},
-    {.name = "supersede_reason", .type = DTO_STRING,
+    {.name = "supersede_reason",
+     .type = DTO_STRING,
      .offset = offsetof(payload_dto, supersede_reason)},
-    {.name = "supersede_note", .type = DTO_STRING, .offset = offsetof(payload_dto, supersede_note),
+    {.name = "supersede_note",
+     .type = DTO_STRING,
+     .offset = offsetof(payload_dto, supersede_note),
      .max = SUPERSEDE_NOTE_MAX},
     {.name = "items", .type = DTO_ARRAY, .required = 1, .offset = offsetof(payload_dto, items)},
 };
@@ -41,23 +56,38 @@ typedef struct item_dto {
     const json_t *services, *meta;
 } item_dto;
 
-#define F_KIND {.name = "kind", .type = DTO_STRING, .required = 1, .offset = offsetof(item_dto, kind)}
-#define F_ID                                                                                     \
-    {.name = "id", .type = DTO_STRING, .required = 1, .offset = offsetof(item_dto, id), .min = 1,  \
-     .max = ITEM_ID_MAX}
-#define F_META {.name = "meta", .type = DTO_OBJECT, .offset = offsetof(item_dto, meta)}
-#define F_REGION(req)                                                                            \
-    {.name = "region", .type = DTO_STRING, .required = (req),                                    \
-     .offset = offsetof(item_dto, region), .min = 1, .max = ITEM_ID_MAX}
-#define F_ENDPOINT(req)                                                                          \
-    {.name = "endpoint", .type = DTO_STRING, .required = (req),                                  \
-     .offset = offsetof(item_dto, endpoint), .min = 1, .max = ENDPOINT_MAX}
+#define F_KIND                                                                                     \
+    {                                                                                              \
+        .name = "kind", .type = DTO_STRING, .required = 1, .offset = offsetof(item_dto, kind)      \
+    }
+#define F_ID                                                                                       \
+    {                                                                                              \
+        .name = "id", .type = DTO_STRING, .required = 1, .offset = offsetof(item_dto, id),         \
+        .min = 1, .max = ITEM_ID_MAX                                                               \
+    }
+#define F_META                                                                                     \
+    {                                                                                              \
+        .name = "meta", .type = DTO_OBJECT, .offset = offsetof(item_dto, meta)                     \
+    }
+#define F_REGION(req)                                                                              \
+    {                                                                                              \
+        .name = "region", .type = DTO_STRING, .required = (req),                                   \
+        .offset = offsetof(item_dto, region), .min = 1, .max = ITEM_ID_MAX                         \
+    }
+#define F_ENDPOINT(req)                                                                            \
+    {                                                                                              \
+        .name = "endpoint", .type = DTO_STRING, .required = (req),                                 \
+        .offset = offsetof(item_dto, endpoint), .min = 1, .max = ENDPOINT_MAX                      \
+    }
 
 static const dto_field service_fields[] = {F_KIND, F_ID, F_META, F_ENDPOINT(1), F_REGION(0)};
 static const dto_field node_fields[] = {F_KIND, F_ID, F_META, F_ENDPOINT(0), F_REGION(0)};
 static const dto_field region_fields[] = {F_KIND, F_ID, F_META};
 static const dto_field placement_fields[] = {
-    F_KIND, F_ID, F_META, F_REGION(1),
+    F_KIND,
+    F_ID,
+    F_META,
+    F_REGION(1),
     {.name = "services", .type = DTO_ARRAY, .offset = offsetof(item_dto, services)}};
 
 static const struct {
@@ -102,15 +132,15 @@ static svcr_code bad(svcr_err *err, const char *base, const char *member, const 
 }
 
 /* Decodes one item; sets keys[i] and, for a signer_set, *signers. */
-static svcr_code decode_item(const json_t *item, const char *ipath, item_key *key,
-                             item_dto *out, signer_set **signers, svcr_err *err)
+static svcr_code decode_item(const json_t *item, const char *ipath, item_key *key, item_dto *out,
+                             signer_set **signers, svcr_err *err)
 {
     const char *kind = json_string_value(json_object_get(item, "kind"));
     if (!json_is_object(item))
         return svcr_err_set(err, SVCR_E_MALFORMED, ipath, "wrong_type", "an item is an object");
     if (!kind)
-        return bad(err, ipath, "kind", json_object_get(item, "kind") ? "wrong_type"
-                                                                      : "missing_field",
+        return bad(err, ipath, "kind",
+                   json_object_get(item, "kind") ? "wrong_type" : "missing_field",
                    "every item has a string kind");
     memset(out, 0, sizeof *out);
     if (strcmp(kind, "signer_set") == 0) {
@@ -144,8 +174,8 @@ static svcr_code decode_item(const json_t *item, const char *ipath, item_key *ke
 }
 
 /* Checks the references items make to regions and services. */
-static svcr_code check_references(const json_t *items, const char *ipath_base,
-                                  const item_key *keys, size_t n, svcr_err *err)
+static svcr_code check_references(const json_t *items, const char *ipath_base, const item_key *keys,
+                                  size_t n, svcr_err *err)
 {
     char ipath[192], p[192];
     for (size_t i = 0; i < json_array_size(items); i++) {
@@ -304,4 +334,52 @@ svcr_code descriptor_set_parse(const void *bytes, size_t len, const char *path,
     svcr_code c = descriptor_set_decode(v, path, out, err);
     json_decref(v);
     return c;
+}
+
+/* Checks one string member of obj against the printable-text rule; path names obj. */
+static svcr_code check_text_member(const json_t *obj, const char *path, const char *name,
+                                   svcr_err *err)
+{
+    const json_t *v = json_object_get(obj, name);
+    uint32_t bad;
+    if (!json_is_string(v) || text_printable(json_string_value(v), json_string_length(v), &bad))
+        return SVCR_OK;
+    char fpath[192];
+    dto_path_member(fpath, sizeof fpath, path, name);
+    return svcr_err_set(err, SVCR_E_MALFORMED, fpath, "not_printable",
+                        "U+%04X is not printable text: controls, bidi and zero-width characters "
+                        "are refused (SPEC §2.2)",
+                        (unsigned)bad);
+}
+
+svcr_code descriptor_set_check_text(const descriptor_set *d, const char *path, svcr_err *err)
+{
+    if (check_text_member(d->json, path, "supersede_note", err) != SVCR_OK)
+        return SVCR_E_MALFORMED;
+    char ipath[192], spath[192], epath[192];
+    const json_t *items = json_object_get(d->json, "items");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const json_t *it = json_array_get(items, i);
+        snprintf(ipath, sizeof ipath, "%s.items[%zu]", path, i);
+        if (check_text_member(it, ipath, "id", err) != SVCR_OK ||
+            check_text_member(it, ipath, "region", err) != SVCR_OK)
+            return SVCR_E_MALFORMED;
+        const json_t *signers = json_object_get(it, "signers");
+        dto_path_member(spath, sizeof spath, ipath, "signers");
+        for (size_t j = 0; j < json_array_size(signers); j++) {
+            dto_path_index(epath, sizeof epath, spath, j);
+            if (check_text_member(json_array_get(signers, j), epath, "signer_id", err) != SVCR_OK ||
+                check_text_member(json_array_get(signers, j), epath, "org", err) != SVCR_OK)
+                return SVCR_E_MALFORMED;
+        }
+    }
+    return SVCR_OK;
+}
+
+void descriptor_set_drop_tree(descriptor_set *d)
+{
+    if (!d)
+        return;
+    json_decref(d->json);
+    d->json = NULL;
 }

@@ -42,6 +42,14 @@ svcr_code descriptor_set_decode(json_t *payload, const char *path, descriptor_se
 /* Parses canonical (or any) payload bytes and decodes them as above. */
 svcr_code descriptor_set_parse(const void *bytes, size_t len, const char *path,
                                descriptor_set **out, svcr_err *err);
+/* The printable-text rule of SPEC §2.2 (v1.2) over a decoded payload: item ids and regions,
+ * signer_ids and orgs of the signer set, supersede_note. Applied to new input only (proposals):
+ * history committed before v1.2 still decodes and verifies. SVCR_OK, or
+ * SVCR_E_MALFORMED with err naming the field, reason "not_printable". */
+svcr_code descriptor_set_check_text(const descriptor_set *d, const char *path, svcr_err *err);
+/* Releases the payload's parsed tree (json becomes NULL); canonical bytes, hash, version and the
+ * declared signer set stay. A tree costs ~20 times its bytes: pending proposals keep none. */
+void descriptor_set_drop_tree(descriptor_set *d);
 void descriptor_set_free(descriptor_set *d);
 
 #endif

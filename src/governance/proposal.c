@@ -38,8 +38,8 @@ proposal *proposal_new(descriptor_set *ds, signer_set *governing, int64_t accept
     uint64_t ttl = governing ? governing->ttl_secs : SIGNER_SET_DEFAULT_TTL_SECS;
     p->quorum_m = governing ? governing->m : 0;
     p->quorum_n = governing ? (uint32_t)governing->n_active : 0;
-    p->expires_at_ms = accepted_at_ms + (int64_t)(ttl > INT64_MAX / 2000 ? INT64_MAX / 2000 : ttl) *
-                                            1000;
+    p->expires_at_ms =
+        accepted_at_ms + (int64_t)(ttl > INT64_MAX / 2000 ? INT64_MAX / 2000 : ttl) * 1000;
     p->status = PROPOSAL_PENDING;
     return p;
 }
@@ -118,8 +118,7 @@ const gov_approval *proposal_find_approval(const proposal *p, const char *signer
     return NULL;
 }
 
-proposal_status proposal_effective_status(const proposal *p, uint64_t head_version,
-                                          int64_t now_ms)
+proposal_status proposal_effective_status(const proposal *p, uint64_t head_version, int64_t now_ms)
 {
     if (p->status == PROPOSAL_COMMITTED)
         return PROPOSAL_COMMITTED;
@@ -178,21 +177,26 @@ int proposal_encode(const proposal *p, buf *out)
     json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:s, s:{s:I, s:I}}", "id", p->id,
                           "payload_b3", p->ds->b3, "payload_version", (json_int_t)p->ds->version,
                           "accepted_at_ms", (json_int_t)p->accepted_at_ms, "expires_at_ms",
-                          (json_int_t)p->expires_at_ms, "approvals",
-                          proposal_approvals_json(p, 0), "status",
-                          proposal_status_name(p->status), "quorum", "m",
+                          (json_int_t)p->expires_at_ms, "approvals", proposal_approvals_json(p, 0),
+                          "status", proposal_status_name(p->status), "quorum", "m",
                           (json_int_t)p->quorum_m, "n", (json_int_t)p->quorum_n);
     if (!o)
         return -1;
     if (p->ds->supersede_of[0])
         json_object_set_new(o, "supersede_of", json_string(p->ds->supersede_of));
+    if (p->key_id[0])
+        json_object_set_new(o, "key_id", json_string(p->key_id));
     if (p->status == PROPOSAL_COMMITTED) {
         /* the payload lives in the version's artifact; the record keeps only its hash */
         json_object_set_new(o, "version", json_integer((json_int_t)p->committed_version));
         json_object_set_new(o, "committed_at_ms", json_integer((json_int_t)p->committed_at_ms));
         json_object_set_new(o, "commit_corr_id", json_string(p->commit_corr_id));
-    } else if (p->ds->json) {
-        json_object_set_new(o, "payload", json_incref(p->ds->json));
+    } else if (p->ds->canonical) {
+        /* spliced in as its canonical bytes: a pending payload is never held as a tree */
+        json_object_set_new(o, "payload", json_null());
+        int rc = jcs_write_spliced(out, o, "payload", p->ds->canonical, p->ds->canonical_len, NULL);
+        json_decref(o);
+        return rc;
     }
     int rc = jcs_write(out, o, NULL);
     json_decref(o);
@@ -268,6 +272,11 @@ svcr_code proposal_decode(const void *rec, size_t len, signer_set *governing, pr
     }
     p->accepted_at_ms = acc;
     p->expires_at_ms = exp;
+    const char *kid = json_string_value(json_object_get(o, "key_id"));
+    if (kid && strlen(kid) <= PROPOSAL_KEY_ID_MAX)
+        strcpy(p->key_id, kid);
+    /* a pending payload is kept as its canonical bytes only, never as a tree (memory) */
+    descriptor_set_drop_tree(p->ds);
     p->quorum_m = (uint32_t)m;
     p->quorum_n = (uint32_t)n;
     if (strcmp(status, "committed") == 0) {
@@ -280,8 +289,7 @@ svcr_code proposal_decode(const void *rec, size_t len, signer_set *governing, pr
     }
     size_t i;
     json_t *a;
-    json_array_foreach(apps, i, a)
-    {
+    json_array_foreach (apps, i, a) {
         gov_approval g;
         if (gov_approval_decode(a, "approvals", &g, NULL) != SVCR_OK ||
             proposal_add_approval(p, &g) != 0) {

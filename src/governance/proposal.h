@@ -14,6 +14,7 @@
 
 #define PROPOSAL_ID_LEN 26 /* "p_" + 24 hex digits */
 #define CORR_ID_MAX 40
+#define PROPOSAL_KEY_ID_MAX 64 /* the capability root key id that admitted a proposal */
 
 typedef enum proposal_status {
     PROPOSAL_PENDING = 0,
@@ -29,12 +30,13 @@ typedef struct proposal {
     int64_t accepted_at_ms;
     int64_t expires_at_ms;
     uint32_t quorum_m, quorum_n; /* of the governing set, kept so a stored record shows them */
-    gov_approval *approvals; /* owned array, in arrival order */
+    gov_approval *approvals;     /* owned array, in arrival order */
     size_t n_approvals, cap_approvals;
     proposal_status status; /* stored status: PENDING or COMMITTED */
     uint64_t committed_version;
     int64_t committed_at_ms;
     char commit_corr_id[CORR_ID_MAX + 1]; /* corr-id of the request that committed it */
+    char key_id[PROPOSAL_KEY_ID_MAX + 1]; /* root key id of its proposer's capability; "" unknown */
 } proposal;
 
 /* "p_" + the first 24 hex digits of payload_b3. */
@@ -54,8 +56,7 @@ int proposal_add_approval(proposal *p, const gov_approval *a);
 const gov_approval *proposal_find_approval(const proposal *p, const char *signer_id);
 
 /* The status a reader sees at `now_ms` with HEAD at `head_version`. */
-proposal_status proposal_effective_status(const proposal *p, uint64_t head_version,
-                                          int64_t now_ms);
+proposal_status proposal_effective_status(const proposal *p, uint64_t head_version, int64_t now_ms);
 const char *proposal_status_name(proposal_status s);
 
 /* Storage record: canonical JSON holding everything needed to rebuild the proposal (the

@@ -18,11 +18,20 @@ static const dto_field set_fields[] = {
     {.name = "kind", .type = DTO_STRING, .required = 1, .offset = offsetof(set_dto, kind)},
     {.name = "id", .type = DTO_STRING, .required = 1, .offset = offsetof(set_dto, id)},
     {.name = "quorum", .type = DTO_OBJECT, .required = 1, .offset = offsetof(set_dto, quorum)},
-    {.name = "k_pq", .type = DTO_INT, .offset = offsetof(set_dto, k_pq), .min = 0,
+    {.name = "k_pq",
+     .type = DTO_INT,
+     .offset = offsetof(set_dto, k_pq),
+     .min = 0,
      .max = UINT32_MAX},
-    {.name = "proposal_ttl_secs", .type = DTO_INT, .offset = offsetof(set_dto, ttl), .min = 1,
-     .max = DTO_MAX_SAFE_INT},
-    {.name = "signers", .type = DTO_ARRAY, .required = 1, .offset = offsetof(set_dto, signers),
+    {.name = "proposal_ttl_secs",
+     .type = DTO_INT,
+     .offset = offsetof(set_dto, ttl),
+     .min = 1,
+     .max = SIGNER_SET_MAX_TTL_SECS},
+    {.name = "signers",
+     .type = DTO_ARRAY,
+     .required = 1,
+     .offset = offsetof(set_dto, signers),
      .min = 1},
     {.name = "meta", .type = DTO_OBJECT, .offset = offsetof(set_dto, meta)},
 };
@@ -32,7 +41,11 @@ typedef struct quorum_dto {
 } quorum_dto;
 
 static const dto_field quorum_fields[] = {
-    {.name = "m", .type = DTO_INT, .required = 1, .offset = offsetof(quorum_dto, m), .min = 1,
+    {.name = "m",
+     .type = DTO_INT,
+     .required = 1,
+     .offset = offsetof(quorum_dto, m),
+     .min = 1,
      .max = UINT32_MAX},
 };
 
@@ -41,14 +54,25 @@ typedef struct signer_dto {
 } signer_dto;
 
 static const dto_field signer_fields[] = {
-    {.name = "signer_id", .type = DTO_STRING, .required = 1,
-     .offset = offsetof(signer_dto, signer_id), .min = 1, .max = SIGNER_ID_MAX},
-    {.name = "algo", .type = DTO_STRING, .required = 1, .offset = offsetof(signer_dto, algo)},
-    {.name = "public_key", .type = DTO_STRING, .required = 1,
-     .offset = offsetof(signer_dto, public_key)},
-    {.name = "org", .type = DTO_STRING, .offset = offsetof(signer_dto, org), .min = 1,
+    {.name = "signer_id",
+     .type = DTO_STRING,
+     .required = 1,
+     .offset = offsetof(signer_dto, signer_id),
+     .min = 1,
      .max = SIGNER_ID_MAX},
-    {.name = "revoked_at", .type = DTO_STRING, .offset = offsetof(signer_dto, revoked_at),
+    {.name = "algo", .type = DTO_STRING, .required = 1, .offset = offsetof(signer_dto, algo)},
+    {.name = "public_key",
+     .type = DTO_STRING,
+     .required = 1,
+     .offset = offsetof(signer_dto, public_key)},
+    {.name = "org",
+     .type = DTO_STRING,
+     .offset = offsetof(signer_dto, org),
+     .min = 1,
+     .max = SIGNER_ID_MAX},
+    {.name = "revoked_at",
+     .type = DTO_STRING,
+     .offset = offsetof(signer_dto, revoked_at),
      .flags = DTO_F_RFC3339},
 };
 
@@ -73,6 +97,39 @@ static void default_org(const char *id, char out[SIGNER_ID_MAX + 1])
     out[n] = '\0';
 }
 
+/* ed25519_pk_valid costs a scalar multiplication (the subgroup check, ~40 us: as much as a
+ * signature verification), and every stored version re-parses its signer set, which rarely
+ * changes: verifying history would take almost twice as long. So each thread remembers the
+ * keys it last found valid (4-way set-associative, newest first). Only valid keys are stored and
+ * a hit needs all 32 bytes equal, so the memo never changes an answer; it is per thread (no
+ * lock, nothing shared) and small (about 4 KiB). */
+#define PK_MEMO_SETS 32
+#define PK_MEMO_WAYS 4
+
+typedef struct pk_memo {
+    uint8_t n[PK_MEMO_SETS]; /* ways filled per set */
+    uint8_t pk[PK_MEMO_SETS][PK_MEMO_WAYS][ED25519_PK_LEN];
+} pk_memo;
+
+static _Thread_local pk_memo memo;
+
+/* ed25519_pk_valid(pk), remembered per thread. */
+static int pk_usable(const uint8_t pk[ED25519_PK_LEN])
+{
+    size_t set = ((size_t)pk[0] ^ (size_t)pk[1] * 7u ^ (size_t)pk[2] * 31u) % PK_MEMO_SETS;
+    uint8_t(*ways)[ED25519_PK_LEN] = memo.pk[set];
+    for (size_t w = 0; w < memo.n[set]; w++)
+        if (memcmp(ways[w], pk, ED25519_PK_LEN) == 0)
+            return 1;
+    if (!ed25519_pk_valid(pk))
+        return 0;
+    memmove(ways[1], ways[0], (PK_MEMO_WAYS - 1) * sizeof ways[0]);
+    memcpy(ways[0], pk, ED25519_PK_LEN);
+    if (memo.n[set] < PK_MEMO_WAYS)
+        memo.n[set]++;
+    return 1;
+}
+
 static svcr_code parse_signer(const json_t *v, const char *path, signer *out, svcr_err *err)
 {
     signer_dto d = {0};
@@ -92,6 +149,14 @@ static svcr_code parse_signer(const json_t *v, const char *path, signer *out, sv
         return svcr_err_set(err, SVCR_E_MALFORMED, fpath, "key_encoding",
                             "public_key must be standard base64 of 32 bytes");
     }
+    if (!pk_usable(pk)) {
+        dto_path_member(fpath, sizeof fpath, path, "public_key");
+        return svcr_err_set(err, SVCR_E_MALFORMED, fpath, "weak_key",
+                            "public_key of \"%.64s\" is not a usable Ed25519 key (zero, small "
+                            "order, non-canonical, off the curve or outside the prime-order "
+                            "subgroup)",
+                            d.signer_id);
+    }
     memset(out, 0, sizeof *out);
     strcpy(out->id, d.signer_id);
     out->algo = SIGNER_ALGO_ED25519;
@@ -110,6 +175,54 @@ static svcr_code parse_signer(const json_t *v, const char *path, signer *out, sv
 static int signer_cmp(const void *a, const void *b)
 {
     return strcmp(((const signer *)a)->id, ((const signer *)b)->id);
+}
+
+/* A listed key and where it was listed, for the duplicate-key check (sorted by algo, key,
+ * then position, so equal keys of one algo are adjacent and the first listed comes first). */
+typedef struct key_pos {
+    const signer *s;
+    size_t index; /* position in the signers array as sent */
+} key_pos;
+
+static int key_pos_cmp(const void *a, const void *b)
+{
+    const key_pos *x = a, *y = b;
+    int c = (x->s->algo > y->s->algo) - (x->s->algo < y->s->algo);
+    if (c == 0)
+        c = memcmp(x->s->pk, y->s->pk, ED25519_PK_LEN);
+    if (c == 0)
+        c = (x->index > y->index) - (x->index < y->index);
+    return c;
+}
+
+/* Refuses a public key listed twice within an algorithm (revoked entries included: a key may
+ * appear once per set), naming both entries. `signers` is in the order sent. O(n log n). */
+static svcr_code check_unique_keys(const signer *signers, size_t n, const char *spath,
+                                   svcr_err *err)
+{
+    if (n < 2)
+        return SVCR_OK;
+    key_pos *kp = malloc(n * sizeof *kp);
+    if (!kp)
+        return svcr_err_set(err, SVCR_E_INTERNAL, spath, "oom", "out of memory");
+    for (size_t i = 0; i < n; i++)
+        kp[i] = (key_pos){.s = &signers[i], .index = i};
+    qsort(kp, n, sizeof *kp, key_pos_cmp);
+    svcr_code c = SVCR_OK;
+    for (size_t i = 1; i < n && c == SVCR_OK; i++) {
+        const key_pos *a = &kp[i - 1], *b = &kp[i];
+        if (a->s->algo != b->s->algo || memcmp(a->s->pk, b->s->pk, ED25519_PK_LEN) != 0)
+            continue;
+        char epath[192], fpath[192];
+        dto_path_index(epath, sizeof epath, spath, b->index);
+        dto_path_member(fpath, sizeof fpath, epath, "public_key");
+        c = svcr_err_set(err, SVCR_E_MALFORMED, fpath, "duplicate_key",
+                         "signers[%zu] (\"%.48s\") and signers[%zu] (\"%.48s\") list the same "
+                         "public_key; a key may appear once per set, revoked or not",
+                         a->index, a->s->id, b->index, b->s->id);
+    }
+    free(kp);
+    return c;
 }
 
 svcr_code signer_set_from_json(const json_t *item, const char *path, signer_set **out,
@@ -157,6 +270,11 @@ svcr_code signer_set_from_json(const json_t *item, const char *path, signer_set 
         }
         s->n++;
         s->n_active += !s->signers[i].revoked;
+    }
+    svcr_code kc = check_unique_keys(s->signers, s->n, spath, err);
+    if (kc != SVCR_OK) {
+        signer_set_release(s);
+        return kc;
     }
     qsort(s->signers, s->n, sizeof(signer), signer_cmp);
     for (size_t i = 1; i < s->n; i++) {

@@ -13,6 +13,8 @@
 
 #define SIGNER_ID_MAX 256
 #define SIGNER_SET_DEFAULT_TTL_SECS 259200u
+/* proposal_ttl_secs at most 365 days: every expires_at stays a valid RFC 3339 time (DECISIONS). */
+#define SIGNER_SET_MAX_TTL_SECS 31536000
 
 typedef enum signer_algo { SIGNER_ALGO_ED25519 = 1 } signer_algo;
 
@@ -39,11 +41,15 @@ typedef struct signer_set {
 
 /* Builds a signer set from a `signer_set` item object (the trust-roots file or an item of a
  * payload). Checks: only known fields; kind "signer_set", id "governance"; quorum {m} with
- * 1 <= m <= N; k_pq 0 in v1 (no PQ signers exist yet); proposal_ttl_secs >= 1; signers >= 1,
- * unique ids of 1..256 bytes, algo "ed25519", public_key standard base64 of 32 bytes, org
- * optional (default: text between "org:" and "#"), revoked_at optional RFC 3339. `path` names
- * the item in errors (e.g. "payload.items[0]"). Returns SVCR_OK and a set with one reference,
- * or SVCR_E_MALFORMED with err naming the offending field. */
+ * 1 <= m <= N; k_pq 0 in v1 (no PQ signers exist yet); 1 <= proposal_ttl_secs <=
+ * SIGNER_SET_MAX_TTL_SECS; signers >= 1, unique ids of 1..256 bytes, algo "ed25519",
+ * public_key standard base64 of 32 bytes that ed25519_pk_valid accepts (else reason
+ * "weak_key"), each public key listed once per set, revoked entries included (else reason
+ * "duplicate_key", the message naming both entries by index and signer_id), org optional
+ * (default: text between "org:" and "#"), revoked_at optional RFC 3339. Since keys are unique,
+ * N also counts distinct keys. `path` names the item in errors (e.g. "payload.items[0]").
+ * Returns SVCR_OK and a set with one reference, or SVCR_E_MALFORMED with err naming the
+ * offending field (SVCR_E_INTERNAL when out of memory). */
 svcr_code signer_set_from_json(const json_t *item, const char *path, signer_set **out,
                                svcr_err *err);
 /* The listed signer with this id, or NULL (unknown). Binary search; borrowed pointer. */

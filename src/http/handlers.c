@@ -7,6 +7,7 @@
 
 #include "crypto/b3.h"
 #include "http/internal.h"
+#include "observability/log.h"
 #include "readiness/gate.h"
 
 static const char *query(struct MHD_Connection *c, const char *k)
@@ -66,13 +67,13 @@ static void get_version(http_server *s, struct MHD_Connection *c, req *q, resp *
     body_blob *blob = body_cache_get(s->bodies, v);
     if (!blob) {
         buf art = {0};
-        svcr_code code = pipeline_get_version(s->o.pl, v, copy_cb, &art);
-        if (code != SVCR_OK) {
+        svcr_err e;
+        svcr_err_clear(&e);
+        if (pipeline_get_version(s->o.pl, v, copy_cb, &art, &e) != SVCR_OK) {
             buf_free(&art);
-            resp_error_code(r, q->corr_id, code, code == SVCR_E_PRUNED ? "pruned" : "version",
-                            code == SVCR_E_PRUNED ? "this version's body was removed by retention"
-                            : code == SVCR_E_NOT_FOUND ? "no such version"
-                                                       : "storage read failed");
+            resp_error(r, q->corr_id, &e);
+            if (e.code == SVCR_E_INTERNAL)
+                log_msg(LOG_ERROR, "storage.read", "%s", e.message);
             return;
         }
         blob = body_blob_new(v, art.data, art.len);
@@ -126,9 +127,8 @@ static void get_readyz(http_server *s, struct MHD_Connection *c, resp *r)
     head_snap *h = pipeline_head(s->o.pl);
     const char *plane = query(c, "plane");
     buf out = {0};
-    int status = readiness_render(&st, h->version, h->payload_b3,
-                                  atomic_load(&s->shutting_down), plane && !strcmp(plane, "read"),
-                                  &out);
+    int status = readiness_render(&st, h->version, h->payload_b3, atomic_load(&s->shutting_down),
+                                  plane && !strcmp(plane, "read"), &out);
     head_snap_release(h);
     resp_json(r, status, &out);
     if (status != 200)
@@ -172,9 +172,19 @@ void handle_read(http_server *s, struct MHD_Connection *c, req *q, resp *r)
     case RT_GET_VERSION:
         get_version(s, c, q, r);
         return;
-    case RT_PROPOSALS:
-        code = pipeline_pending_json(s->o.pl, &out);
+    case RT_PROPOSALS: {
+        uint64_t limit = 100;
+        const char *l = query(c, "limit"), *after = query(c, "after");
+        if ((l && (parse_u64(l, &limit) != 0 || limit < 1 || limit > 1000)) ||
+            (after && !pipeline_pending_cursor_valid(after))) {
+            resp_error_code(r, q->corr_id, SVCR_E_MALFORMED, "query",
+                            "limit must be an integer in 1..1000 and after a cursor from "
+                            "\"next\"");
+            return;
+        }
+        code = pipeline_pending_json(s->o.pl, after, (size_t)limit, &out);
         break;
+    }
     case RT_PROPOSAL:
         snprintf(q->proposal_id, sizeof q->proposal_id, "%s", q->param);
         code = pipeline_proposal_json(s->o.pl, q->param, &out);
@@ -199,9 +209,22 @@ void handle_read(http_server *s, struct MHD_Connection *c, req *q, resp *r)
             r->cache_control = "no-store";
             return;
         }
-        r->raw = sse_open(s->sse, c, has, n);
+        sse_refusal why;
+        r->raw = sse_open(s->sse, c, has, n, &why);
         if (!r->raw) {
-            resp_error_code(r, q->corr_id, SVCR_E_INTERNAL, "oom", "cannot open the stream");
+            static const char *const reasons[] = {
+                [SSE_REFUSE_OOM] = "oom",
+                [SSE_REFUSE_FULL] = "sse_clients",
+                [SSE_REFUSE_ADDRESS] = "sse_clients_per_ip",
+                [SSE_REFUSE_CLOSING] = "shutdown",
+            };
+            static const char *const messages[] = {
+                [SSE_REFUSE_OOM] = "cannot open the stream",
+                [SSE_REFUSE_FULL] = "sse.max_clients streams are open; retry later",
+                [SSE_REFUSE_ADDRESS] = "this address holds sse.max_clients_per_ip streams",
+                [SSE_REFUSE_CLOSING] = "the registry is shutting down; reconnect elsewhere",
+            };
+            resp_error_code(r, q->corr_id, SVCR_E_NOT_READY, reasons[why], messages[why]);
             return;
         }
         q->is_sse = 1;
@@ -249,7 +272,8 @@ void handle_write(http_server *s, struct MHD_Connection *c, req *q, resp *r)
                    .input_b3 = input_b3,
                    .deadline_ms = http_now_ms() + lim.write_timeout_ms,
                    .cap_signer = q->grant.signer[0] ? q->grant.signer : NULL,
-                   .cap_proposal = q->grant.proposal[0] ? q->grant.proposal : NULL};
+                   .cap_proposal = q->grant.proposal[0] ? q->grant.proposal : NULL,
+                   .cap_key_id = q->grant.key_id[0] ? q->grant.key_id : NULL};
     const char *pid = (q->route == RT_APPROVE || q->route == RT_COMMIT) ? q->param : NULL;
     svcr_err e;
     svcr_err_clear(&e);
@@ -344,6 +368,9 @@ void render_metrics(http_server *s, buf *out)
     metrics_put_u64(out, "registry_updates_total", "result=\"rejected\"", st.updates_rejected);
     metrics_put_help(out, "registry_pending_proposals", "gauge", "proposals awaiting commit");
     metrics_put_u64(out, "registry_pending_proposals", NULL, ps.pending_proposals);
+    metrics_put_help(out, "registry_pending_bytes", "gauge",
+                     "canonical payload bytes held by proposals awaiting commit");
+    metrics_put_u64(out, "registry_pending_bytes", NULL, ps.pending_bytes);
     metrics_put_help(out, "commit_cas_fail_total", "counter", "commits refused by the HEAD CAS");
     metrics_put_u64(out, "commit_cas_fail_total", NULL, st.cas_failures);
     metrics_put_help(out, "commit_latency_seconds", "summary", "queue-to-durable commit latency");

@@ -17,17 +17,22 @@ typedef struct http_limits {
     uint32_t inflight;
     int64_t write_timeout_ms; /* deadline of a write through the pipeline */
     int64_t sse_heartbeat_ms;
-    uint32_t rps;      /* write routes, per instance; 0 = unlimited */
-    uint32_t read_rps; /* read routes; 0 = unlimited */
+    uint32_t rps;               /* write routes, per instance; 0 = unlimited */
+    uint32_t read_rps;          /* read routes; 0 = unlimited */
+    uint32_t list_rps;          /* reads whose cost grows with the data; 0 = unlimited */
     uint32_t sse_client_buffer; /* events a stream may lag before it must reconcile */
+    int64_t read_timeout_ms;    /* a request's headers and body must arrive within this */
+    int64_t idle_timeout_ms;    /* an idle keep-alive connection is closed after this */
+    uint32_t sse_max_clients;   /* open streams at most (the rest answer 503) */
+    uint32_t sse_max_per_ip;    /* open streams per client address; 0: no bound */
 } http_limits;
 
 typedef struct http_opts {
     const char *bind_addr;    /* host:port (port 0: any free port) */
     const char *metrics_addr; /* host:port; port 0: no separate metrics listener */
     unsigned max_conns;
-    int64_t idle_timeout_ms;
-    unsigned threads; /* epoll worker threads (0: number of cores) */
+    unsigned per_ip_conns; /* connections one client address may hold; 0: no bound */
+    unsigned threads;      /* epoll worker threads (0: number of cores) */
     http_limits limits;
     pipeline *pl;
     metrics *m;

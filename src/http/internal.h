@@ -10,11 +10,14 @@
 #include "http/http.h"
 #include "http/routes.h"
 #include "http/body_cache.h"
+#include "http/conn_guard.h"
 #include "http/rate.h"
 #include "http/sse.h"
 #include "interop/buf.h"
 
 #define JSON_CT "application/json; charset=utf-8"
+/* A request body at least this large is followed by malloc_trim (see completed() in server.c). */
+#define HTTP_TRIM_AFTER_BYTES (256u << 10)
 
 /* A response being built by a handler. */
 typedef struct resp {
@@ -24,8 +27,9 @@ typedef struct resp {
     const char *cache_control;
     const char *allow;
     char etag[80];
-    int retry_after; /* seconds; 0 = no header */
-    svcr_code code;  /* the error code when status is an error (for logs) */
+    int retry_after;          /* seconds; 0 = no header */
+    int close;                /* send Connection: close and end the connection after this answer */
+    svcr_code code;           /* the error code when status is an error (for logs) */
     struct MHD_Response *raw; /* a ready-made response (SSE), owned until queued */
     /* zero-copy body: bytes owned by someone else, released by zc_free(zc_cls) once sent */
     const char *zc_data;
@@ -50,10 +54,12 @@ typedef struct req {
     svcr_code code;
     svcr_code early; /* an error decided before the body arrived (answered at the end) */
     svcr_err early_err;
+    int answer_now; /* early is answered on the first call and the connection closed */
     int authenticated;
     auth_grant grant;
     char proposal_id[80];
     uint64_t version;
+    conn_rec *conn; /* the connection's deadline record (borrowed; may be NULL) */
 } req;
 
 struct http_server {
@@ -63,12 +69,14 @@ struct http_server {
     pthread_mutex_t limits_mu;
     http_limits limits;
     atomic_long inflight;
-    atomic_long open_conns;          /* connections open now (requests or idle keep-alive) */
+    atomic_long open_conns; /* connections open now (requests or idle keep-alive) */
     atomic_int shutting_down;
     atomic_llong shutdown_started_ms; /* monotonic ms of http_begin_shutdown, 0 before */
     sse_hub *sse;
-    body_cache *bodies; /* committed versions' bodies, shared zero-copy */
+    body_cache *bodies;                /* committed versions' bodies, shared zero-copy */
     rate_bucket write_rate, read_rate; /* limits.rps, limits.read_rps */
+    rate_bucket list_rate;             /* limits.list_rps: reads that are not O(1) */
+    conn_guard *guard;                 /* read_timeout, idle_timeout, shedding */
     unsigned port;
 };
 

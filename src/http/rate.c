@@ -19,7 +19,7 @@ int rate_take(rate_bucket *b, uint64_t now_us)
     uint64_t cur = atomic_load_explicit(&b->state, memory_order_relaxed);
     for (;;) {
         uint64_t tat = cur > now_us ? cur : now_us; /* theoretical arrival time */
-        if (tat - now_us > US_PER_S)                 /* more than a second's burst queued */
+        if (tat - now_us > US_PER_S)                /* more than a second's burst queued */
             return 0;
         if (atomic_compare_exchange_weak(&b->state, &cur, tat + step))
             return 1;

@@ -44,9 +44,10 @@ void resp_error(resp *r, const char *corr_id, const svcr_err *e)
         json_object_set_new(details, "reason", safe_string(e->reason));
     if (e->path[0])
         json_object_set_new(details, "path", safe_string(e->path));
-    json_t *env = json_pack("{s:{s:s, s:o, s:s, s:o}}", "error", "code", svcr_code_name(code),
-                            "message", safe_string(e->message[0] ? e->message : svcr_code_name(code)),
-                            "corr_id", corr_id, "details", details);
+    json_t *env =
+        json_pack("{s:{s:s, s:o, s:s, s:o}}", "error", "code", svcr_code_name(code), "message",
+                  safe_string(e->message[0] ? e->message : svcr_code_name(code)), "corr_id",
+                  corr_id, "details", details);
     buf_free(&r->body);
     char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
     if (text)
@@ -98,8 +99,8 @@ enum MHD_Result resp_queue(http_server *s, struct MHD_Connection *c, req *q, res
     struct MHD_Response *mr = r->raw;
     r->raw = NULL;
     if (!mr && r->zc_free) {
-        mr = MHD_create_response_from_buffer_with_free_callback_cls(
-            r->zc_len, (void *)r->zc_data, r->zc_free, r->zc_cls);
+        mr = MHD_create_response_from_buffer_with_free_callback_cls(r->zc_len, (void *)r->zc_data,
+                                                                    r->zc_free, r->zc_cls);
         if (mr)
             r->zc_free = NULL; /* libmicrohttpd releases it when the response is destroyed */
     }
@@ -120,6 +121,8 @@ enum MHD_Result resp_queue(http_server *s, struct MHD_Connection *c, req *q, res
         MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, r->allow);
     if (r->etag[0])
         MHD_add_response_header(mr, MHD_HTTP_HEADER_ETAG, r->etag);
+    if (r->close)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
     if (r->retry_after) {
         char ra[16];
         snprintf(ra, sizeof ra, "%d", r->retry_after);

@@ -30,8 +30,8 @@ enum { M_GET = 1, M_HEAD = 2, M_POST = 4 };
 
 typedef struct route_def {
     route_id id;
-    const char *label; /* normalized: never a raw id */
-    unsigned methods;  /* M_* allowed */
+    const char *label;       /* normalized: never a raw id */
+    unsigned methods;        /* M_* allowed */
     const char *write_scope; /* capability scope for POST, NULL for read-only routes */
     const char *event;       /* audit event name of the write, NULL for reads */
 } route_def;

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -24,15 +26,21 @@ typedef struct sse_client {
     uint64_t replay_next; /* next stored version to replay; 0 when replay is done */
     uint64_t replay_end;
     int sent_initial;
-    int resumed; /* the client gave Last-Event-ID / ?from=: no initial HEAD event */
+    int resumed;   /* the client gave Last-Event-ID / ?from=: no initial HEAD event */
+    int ahead;     /* its resume point is above HEAD (a restore, a replica behind): reconcile */
     int suspended; /* under hub->mu */
+    int peer_gone; /* the subscriber closed its end (seen by the hub thread); under hub->mu */
     int64_t last_write_ms;
+    struct sockaddr_storage peer; /* for sse.max_clients_per_ip */
+    int fd;
 } sse_client;
 
 struct sse_hub {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     sse_client *clients;
+    uint32_t nclients; /* under mu */
+    atomic_uint max_clients, max_per_ip;
     pipeline *pl;
     bus *bus;
     metrics *m;
@@ -50,6 +58,14 @@ static int64_t mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* How long after its last write a stream gets its heartbeat: a tenth of the interval early (at
+ * most 1 s), so that waking it and writing still lands within sse.heartbeat of the last byte. */
+static int64_t hb_due(int64_t hb)
+{
+    int64_t early = hb / 10 < 1000 ? hb / 10 : 1000;
+    return hb - early;
 }
 
 /* Resumes every suspended client (called with hub->mu held). */
@@ -74,18 +90,45 @@ static void on_publish(void *ctx)
     pthread_mutex_unlock(&h->mu);
 }
 
+/* How often the hub thread looks for subscribers that went away while their stream slept. */
+#define PEER_CHECK_MS 1000
+
+/* Resumes every suspended stream whose subscriber closed its end (with hub->mu held), so its
+ * slot and the sse_clients gauge are freed within a second instead of at the next heartbeat.
+ * A suspended connection stays open in libmicrohttpd, so its descriptor is still its own. */
+static void reap_gone_locked(sse_hub *h)
+{
+    for (sse_client *c = h->clients; c; c = c->next) {
+        if (!c->suspended || c->fd < 0)
+            continue;
+        char b;
+        ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            c->peer_gone = 1;
+            c->suspended = 0;
+            MHD_resume_connection(c->conn);
+        }
+    }
+}
+
+/* The hub thread: resumes every suspended stream after a publish, and each one whose heartbeat
+ * is due. It sleeps until the earliest due heartbeat (bounded by the interval), so a comment
+ * arrives within sse.heartbeat however the phases fall. */
 static void *heartbeat_main(void *arg)
 {
     sse_hub *h = arg;
     pthread_setname_np(pthread_self(), "svcr-sse");
     pthread_mutex_lock(&h->mu);
+    int64_t next_due = mono_ms() + hb_due(atomic_load(&h->heartbeat_ms));
+    int64_t next_peer_check = mono_ms() + PEER_CHECK_MS;
     while (!h->stop_thread) {
-        int64_t hb = atomic_load(&h->heartbeat_ms);
+        if (next_due > next_peer_check)
+            next_due = next_peer_check;
+        int64_t wait = next_due - mono_ms();
+        if (wait < 10)
+            wait = 10;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t wait = hb > 0 ? hb / 2 : 1000;
-        if (wait < 50)
-            wait = 50;
         ts.tv_sec += wait / 1000;
         ts.tv_nsec += (long)(wait % 1000) * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
@@ -99,13 +142,22 @@ static void *heartbeat_main(void *arg)
         if (h->wake_pending) {
             h->wake_pending = 0;
             resume_all_locked(h);
-            continue;
         }
+        int64_t due = hb_due(atomic_load(&h->heartbeat_ms));
         int64_t now = mono_ms();
+        if (now >= next_peer_check) {
+            reap_gone_locked(h);
+            next_peer_check = now + PEER_CHECK_MS;
+        }
+        next_due = now + due;
         for (sse_client *c = h->clients; c; c = c->next) {
-            if (c->suspended && now - c->last_write_ms >= hb) {
+            if (!c->suspended)
+                continue;
+            if (now - c->last_write_ms >= due) {
                 c->suspended = 0;
                 MHD_resume_connection(c->conn);
+            } else if (c->last_write_ms + due < next_due) {
+                next_due = c->last_write_ms + due;
             }
         }
     }
@@ -138,6 +190,14 @@ void sse_hub_set_heartbeat(sse_hub *h, int64_t heartbeat_ms)
 {
     if (h && heartbeat_ms > 0)
         atomic_store(&h->heartbeat_ms, heartbeat_ms);
+}
+
+void sse_hub_set_caps(sse_hub *h, uint32_t max_clients, uint32_t per_ip)
+{
+    if (!h)
+        return;
+    atomic_store(&h->max_clients, max_clients);
+    atomic_store(&h->max_per_ip, per_ip);
 }
 
 void sse_hub_set_client_buffer(sse_hub *h, uint32_t events)
@@ -178,10 +238,9 @@ static void put_event(sse_client *c, const char *type, const bus_event *e)
     buf_printf(&c->out,
                "id: %llu\nevent: %s\ndata: {\"version\":%llu,\"payload_b3\":\"%s\","
                "\"committed_at\":%s%s%s,\"corr_id\":\"%s\"}\n\n",
-               (unsigned long long)e->version, type, (unsigned long long)e->version,
-               e->payload_b3, e->committed_at[0] ? "\"" : "",
-               e->committed_at[0] ? e->committed_at : "null", e->committed_at[0] ? "\"" : "",
-               e->corr_id);
+               (unsigned long long)e->version, type, (unsigned long long)e->version, e->payload_b3,
+               e->committed_at[0] ? "\"" : "", e->committed_at[0] ? e->committed_at : "null",
+               e->committed_at[0] ? "\"" : "", e->corr_id);
     if (e->version > c->last_sent)
         c->last_sent = e->version;
 }
@@ -216,7 +275,9 @@ static void fill(sse_client *c)
     if (!c->sent_initial) {
         c->sent_initial = 1;
         buf_puts(&c->out, "retry: 2000\n\n");
-        if (!c->resumed) {
+        if (c->ahead) {
+            reconcile(c); /* it has seen versions this registry does not have */
+        } else if (!c->resumed) {
             bus_event e;
             head_event(h, &e);
             if (e.version > 0)
@@ -274,10 +335,15 @@ static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
         c->out_off = 0;
         if (atomic_load(&h->closing))
             return MHD_CONTENT_READER_END_OF_STREAM;
+        pthread_mutex_lock(&h->mu);
+        int gone = c->peer_gone;
+        pthread_mutex_unlock(&h->mu);
+        if (gone)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
         fill(c);
         if (c->out.len)
             continue;
-        if (mono_ms() - c->last_write_ms >= atomic_load(&h->heartbeat_ms)) {
+        if (mono_ms() - c->last_write_ms >= hb_due(atomic_load(&h->heartbeat_ms))) {
             buf_puts(&c->out, ": hb\n\n");
             continue;
         }
@@ -301,10 +367,9 @@ static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
     }
 }
 
-static void release(void *cls)
+/* Takes c off the hub's list and frees it (its subscription is already gone). */
+static void unlist(sse_hub *h, sse_client *c)
 {
-    sse_client *c = cls;
-    sse_hub *h = c->hub;
     pthread_mutex_lock(&h->mu);
     if (c->prev)
         c->prev->next = c->next;
@@ -312,24 +377,89 @@ static void release(void *cls)
         h->clients = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    h->nclients--;
     pthread_mutex_unlock(&h->mu);
-    bus_unsubscribe(c->sub);
     buf_free(&c->out);
-    metrics_sse_clients_add(h->m, -1);
     free(c);
 }
 
-struct MHD_Response *sse_open(sse_hub *h, struct MHD_Connection *conn, int has_from,
-                              uint64_t from)
+static void release(void *cls)
 {
+    sse_client *c = cls;
+    sse_hub *h = c->hub;
+    bus_unsubscribe(c->sub);
+    metrics_sse_clients_add(h->m, -1);
+    unlist(h, c);
+}
+
+/* 1 if a and b are the same client address (the port aside). */
+static int same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return 0;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    if (a->ss_family == AF_INET6)
+        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                      &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+    return 1; /* Unix sockets: one local address */
+}
+
+/* Checks the caps and, if a stream may open, lists c (one step under the lock, so a burst of
+ * opens cannot pass the cap). */
+static sse_refusal admit(sse_hub *h, sse_client *c)
+{
+    sse_refusal why = SSE_OK;
+    uint32_t per_ip = atomic_load(&h->max_per_ip);
+    pthread_mutex_lock(&h->mu);
+    if (atomic_load(&h->closing)) {
+        why = SSE_REFUSE_CLOSING;
+    } else if (h->nclients >= atomic_load(&h->max_clients)) {
+        why = SSE_REFUSE_FULL;
+    } else if (per_ip) {
+        uint32_t same = 0;
+        for (sse_client *o = h->clients; o && same < per_ip; o = o->next)
+            same += same_address(&o->peer, &c->peer);
+        if (same >= per_ip)
+            why = SSE_REFUSE_ADDRESS;
+    }
+    if (why == SSE_OK) {
+        c->next = h->clients;
+        if (h->clients)
+            h->clients->prev = c;
+        h->clients = c;
+        h->nclients++;
+    }
+    pthread_mutex_unlock(&h->mu);
+    return why;
+}
+
+struct MHD_Response *sse_open(sse_hub *h, struct MHD_Connection *conn, int has_from, uint64_t from,
+                              sse_refusal *why)
+{
+    *why = SSE_REFUSE_OOM;
     sse_client *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    c->fd = -1;
+    const union MHD_ConnectionInfo *ai =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ai && ai->client_addr)
+        memcpy(&c->peer, ai->client_addr,
+               ai->client_addr->sa_family == AF_INET6  ? sizeof(struct sockaddr_in6)
+               : ai->client_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+                                                       : sizeof(sa_family_t));
+    if ((*why = admit(h, c)) != SSE_OK) {
+        free(c);
+        return NULL;
+    }
+    *why = SSE_REFUSE_OOM;
     c->hub = h;
     c->conn = conn;
     c->sub = h->bus ? bus_subscribe(h->bus) : NULL;
     if (!c->sub) {
-        free(c);
+        unlist(h, c);
         return NULL;
     }
     c->last_write_ms = mono_ms();
@@ -339,6 +469,7 @@ struct MHD_Response *sse_open(sse_hub *h, struct MHD_Connection *conn, int has_f
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (ci) {
+        c->fd = ci->connect_fd;
         int sndbuf = 32768;
         setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     }
@@ -350,23 +481,19 @@ struct MHD_Response *sse_open(sse_hub *h, struct MHD_Connection *conn, int has_f
             c->replay_next = from + 1;
             c->replay_end = hs->version;
         }
+        c->ahead = from > hs->version;
     }
     head_snap_release(hs);
     /* 1 KiB blocks: an event is ~250 bytes; a small block keeps 10,000 streams cheap. */
-    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, reader, c,
-                                                               release);
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, reader, c, release);
     if (!r) {
         bus_unsubscribe(c->sub);
-        free(c);
+        unlist(h, c);
         return NULL;
     }
     MHD_add_response_header(r, "X-Accel-Buffering", "no");
-    pthread_mutex_lock(&h->mu);
-    c->next = h->clients;
-    if (h->clients)
-        h->clients->prev = c;
-    h->clients = c;
-    pthread_mutex_unlock(&h->mu);
     metrics_sse_clients_add(h->m, 1);
+    *why = SSE_OK;
     return r;
 }

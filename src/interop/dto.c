@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "interop/rfc3339.h"
+#include "interop/text.h"
 
 /* Room for one JSON path: the same size as svcr_err.path, so paths are cut here, at a UTF-8
  * boundary, and never again by svcr_err_set. */
@@ -222,6 +223,14 @@ static int decode_member(const json_t *v, const dto_field *f, void *out, const c
         if (check_len((size_t)n, f, "string length", msg, sizeof msg) < 0)
             return fail_at(err, path, NULL, DTO_R_OUT_OF_RANGE, msg);
         const char *s = json_string_value(v);
+        uint32_t bad;
+        if ((f->flags & DTO_F_TEXT) && !text_printable(s, (size_t)n, &bad)) {
+            snprintf(msg, sizeof msg,
+                     "U+%04X is not printable text: controls, bidi and zero-width characters "
+                     "are refused",
+                     (unsigned)bad);
+            return fail_at(err, path, NULL, DTO_R_INVALID_VALUE, msg);
+        }
         if ((f->flags & DTO_F_RFC3339) && rfc3339_parse(s, (size_t)n, NULL, NULL) < 0)
             return fail_at(err, path, NULL, DTO_R_INVALID_VALUE,
                            "not an RFC 3339 UTC timestamp (YYYY-MM-DDTHH:MM:SS[.frac]Z)");
@@ -291,8 +300,8 @@ static int check_table(const dto_field *fields, size_t nfields, const char *path
             why = "field without a name";
         else if ((unsigned)fields[i].type > DTO_ANY)
             why = "field with an unknown type";
-        else if ((fields[i].flags & DTO_F_RFC3339) && fields[i].type != DTO_STRING)
-            why = "DTO_F_RFC3339 on a non-string field";
+        else if ((fields[i].flags & (DTO_F_RFC3339 | DTO_F_TEXT)) && fields[i].type != DTO_STRING)
+            why = "DTO_F_RFC3339 or DTO_F_TEXT on a non-string field";
         else if (fields[i].min > fields[i].max && (fields[i].type == DTO_INT || fields[i].max > 0))
             why = "field with min > max";
         for (size_t j = 0; !why && j < i; j++)

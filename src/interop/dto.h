@@ -39,6 +39,7 @@ typedef enum dto_type {
 /* dto_field.flags */
 #define DTO_F_NULLABLE 0x1u /* JSON null is accepted: see dto_decode */
 #define DTO_F_RFC3339 0x2u  /* DTO_STRING only: must be an RFC 3339 UTC timestamp (rfc3339.h) */
+#define DTO_F_TEXT 0x4u     /* DTO_STRING only: printable text (interop/text.h, SPEC §2.2) */
 
 /* One row of a field table. Designated initializers are the intended way to write one; fields
  * left out are zero. Bounds by type (inclusive):

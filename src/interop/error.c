@@ -30,6 +30,7 @@ static const struct {
     [SVCR_E_BUSY] = {"Busy", 429, "busy"},
     [SVCR_E_NOT_READY] = {"NotReady", 503, "not_ready"},
     [SVCR_E_TIMEOUT] = {"Timeout", 504, "timeout"},
+    [SVCR_E_NOT_IMPLEMENTED] = {"NotImplemented", 501, "malformed"},
     [SVCR_E_INTERNAL] = {"NotReady", 503, "not_ready"},
 };
 

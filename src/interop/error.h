@@ -25,6 +25,7 @@ typedef enum svcr_code {
     SVCR_E_BUSY,
     SVCR_E_NOT_READY,
     SVCR_E_TIMEOUT,
+    SVCR_E_NOT_IMPLEMENTED, /* 501: a transfer coding this server does not know (RFC 9112 §6.1) */
     SVCR_E_INTERNAL, /* never on the wire as such: answered as 503 NotReady (storage fault) */
     SVCR_CODE_COUNT
 } svcr_code;

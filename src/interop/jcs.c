@@ -33,6 +33,8 @@ static int write_number(buf *out, double d, svcr_err *err);
 static int write_value(buf *out, const json_t *v, int depth, svcr_err *err);
 static int write_string(buf *out, const char *s, size_t n, svcr_err *err);
 static int write_object(buf *out, const json_t *v, int depth, svcr_err *err);
+static int write_object_raw(buf *out, const json_t *v, int depth, const char *raw_key,
+                            const char *raw, size_t raw_len, svcr_err *err);
 static int oom(svcr_err *err);
 
 /* --- parsing ---------------------------------------------------------------------------------- */
@@ -408,7 +410,30 @@ static int write_number(buf *out, double d, svcr_err *err)
 }
 
 /* `depth` counts this object. Members are collected, their names validated, then sorted. */
+int jcs_write_spliced(buf *out, const json_t *obj, const char *key, const char *raw, size_t raw_len,
+                      svcr_err *err)
+{
+    size_t start = out->len;
+    if (!json_is_object(obj) || !json_object_get(obj, key)) {
+        svcr_err_set(err, SVCR_E_INTERNAL, NULL, "splice", "no member %s to splice", key);
+        return -1;
+    }
+    if (write_object_raw(out, obj, 0, key, raw, raw_len, err) == 0)
+        return 0;
+    out->len = start;
+    if (out->data)
+        out->data[start] = '\0';
+    return -1;
+}
+
 static int write_object(buf *out, const json_t *v, int depth, svcr_err *err)
+{
+    return write_object_raw(out, v, depth, NULL, NULL, 0, err);
+}
+
+/* write_object, with the member named raw_key (when not NULL) written as the bytes raw. */
+static int write_object_raw(buf *out, const json_t *v, int depth, const char *raw_key,
+                            const char *raw, size_t raw_len, svcr_err *err)
 {
     if (depth > JCS_MAX_DEPTH) {
         svcr_err_set(err, SVCR_E_MALFORMED, NULL, "too_deep", "JSON nesting deeper than %d",
@@ -450,7 +475,10 @@ static int write_object(buf *out, const json_t *v, int depth, svcr_err *err)
             rc = -1;
         else if (buf_putc(out, ':') != 0)
             rc = oom(err);
-        else if (write_value(out, m[i].value, depth, err) != 0)
+        else if (raw_key && strcmp(m[i].key, raw_key) == 0) {
+            if (buf_append(out, raw, raw_len) != 0)
+                rc = oom(err);
+        } else if (write_value(out, m[i].value, depth, err) != 0)
             rc = -1;
     }
     if (rc == 0 && buf_putc(out, '}') != 0)

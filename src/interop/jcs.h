@@ -41,6 +41,14 @@ json_t *jcs_parse(const void *data, size_t len, int allow_scalar_top, svcr_err *
  * holds exactly what it held before the call (its capacity may have grown). */
 int jcs_write(buf *out, const json_t *v, svcr_err *err);
 
+/* jcs_write of the object `obj`, except that its top-level member `key` (present in obj with
+ * any placeholder value, e.g. null) is written as the bytes raw[0..raw_len) verbatim. When raw
+ * is the JCS of a value, the result is the JCS of obj with that value: a large canonical
+ * payload is embedded without parsing it into a tree. Returns 0, or -1 as jcs_write
+ * (SVCR_E_INTERNAL when obj has no member `key`). */
+int jcs_write_spliced(buf *out, const json_t *obj, const char *key, const char *raw, size_t raw_len,
+                      svcr_err *err);
+
 /* ECMAScript Number::toString(x) (ES2015+ §7.1.12.1, RFC 8785 §3.2.2.3): the shortest digits
  * that round-trip, the one nearest to x when several do, fixed notation for
  * 1e-7 <= |x| < 1e21, exponent form otherwise ("1e+21", "1.5e-7"), -0 -> "0".

@@ -92,9 +92,8 @@ int rfc3339_parse(const char *s, size_t len, int64_t *unix_sec, int32_t *nsec)
         i++;
         int nd = 0;
         while (i < len && s[i] >= '0' && s[i] <= '9') {
-            if (++nd > 9)
-                return -1;
-            frac = frac * 10 + (s[i] - '0');
+            if (++nd <= 9) /* RFC 3339 allows any precision: digits past ns are truncated */
+                frac = frac * 10 + (s[i] - '0');
             i++;
         }
         if (nd == 0)

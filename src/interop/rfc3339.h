@@ -11,13 +11,14 @@
 
 /* Parses an RFC 3339 timestamp in UTC: "YYYY-MM-DDTHH:MM:SS[.fraction]Z". 'T' and 'Z' may be
  * either case; the offset "+00:00" is also UTC and accepted; every other offset (including
- * "-00:00", "unknown local offset") is rejected: the registry is UTC-only. The fraction has 1..9
- * digits. Validates the calendar (leap years, day of month) and the ranges (hour 00..23,
- * minute 00..59, second 00..59). Second 60 is accepted only as a leap second, 23:59:60 on the
- * last day of a month, and counts as :59 + 1 s (so 2016-12-31T23:59:60Z equals
- * 2017-01-01T00:00:00Z; 9999-12-31T23:59:60Z yields RFC3339_MAX_UNIX + 1). Years 0000..9999.
- * Returns 0 and sets *unix_sec and *nsec (either may be NULL), or -1 (outputs untouched).
- * Total: reads only s[0..len), needs no NUL terminator, never fails on any byte string. */
+ * "-00:00", "unknown local offset") is rejected: the registry is UTC-only. The fraction has 1
+ * or more digits; those past the ninth (nanoseconds) are truncated. Validates the calendar (leap
+ * years, day of month) and the ranges (hour 00..23, minute 00..59, second 00..59). Second 60 is
+ * accepted only as a leap second, 23:59:60 on the last day of a month, and counts as :59 + 1 s (so
+ * 2016-12-31T23:59:60Z equals 2017-01-01T00:00:00Z; 9999-12-31T23:59:60Z yields RFC3339_MAX_UNIX +
+ * 1). Years 0000..9999. Returns 0 and sets *unix_sec and *nsec (either may be NULL), or -1 (outputs
+ * untouched). Total: reads only s[0..len), needs no NUL terminator, never fails on any byte string.
+ */
 int rfc3339_parse(const char *s, size_t len, int64_t *unix_sec, int32_t *nsec);
 
 /* Formats unix seconds as "YYYY-MM-DDTHH:MM:SSZ" (20 chars + NUL) into out. Returns 20, or -1

@@ -1,6 +1,7 @@
 /* log.c - JSON/text log lines on stderr (see log.h). */
 #include "observability/log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -101,6 +102,8 @@ void log_emit(log_level level, const log_fields *f)
         ssize_t off = 0;
         while ((size_t)off < b.len) {
             ssize_t n = write(STDERR_FILENO, b.data + off, b.len - (size_t)off);
+            if (n < 0 && errno == EINTR)
+                continue; /* a signal is no reason to lose a line */
             if (n <= 0)
                 break;
             off += n;

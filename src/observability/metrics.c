@@ -7,17 +7,17 @@
 #include <string.h>
 
 /* Status codes we count individually; anything else lands in the last slot as its class. */
-static const int statuses[] = {200, 201, 202, 304, 400, 401, 403, 404, 405, 409, 410,
-                               413, 415, 422, 429, 500, 503, 504};
+static const int statuses[] = {200, 201, 202, 304, 400, 401, 403, 404, 405, 409,
+                               410, 413, 415, 422, 429, 500, 501, 503, 504};
 #define NSTATUS (sizeof statuses / sizeof statuses[0])
 static const double buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 #define NBUCKETS (sizeof buckets / sizeof buckets[0])
 static const char *const method_names[MM_COUNT] = {"GET", "HEAD", "POST", "OTHER"};
 static const char *const reject_reasons[] = {
-    "busy",        "body_cap",       "ratio_cap",          "media_type",
-    "unauth",      "forbidden",      "malformed",          "invalid_sig",
-    "unknown_signer", "revoked_key", "duplicate_approval", "quorum_failed",
-    "expired",     "chain_mismatch", "not_ready",          "timeout"};
+    "busy",           "body_cap",       "ratio_cap",          "media_type",
+    "unauth",         "forbidden",      "malformed",          "invalid_sig",
+    "unknown_signer", "revoked_key",    "duplicate_approval", "quorum_failed",
+    "expired",        "chain_mismatch", "not_ready",          "timeout"};
 #define NREASONS (sizeof reject_reasons / sizeof reject_reasons[0])
 static const char *const reload_reasons[] = {"parse", "invalid", "disruptive_key", "other"};
 #define NRELOAD (sizeof reload_reasons / sizeof reload_reasons[0])
@@ -37,6 +37,7 @@ struct metrics {
     atomic_long inflight;
     atomic_long sse_clients;
     atomic_ulong bus_lagged;
+    atomic_ulong sse_stalled;
     atomic_ulong reload_ok;
     atomic_ulong reload_fail[NRELOAD];
     atomic_ulong verify_ok, verify_fail;
@@ -67,8 +68,7 @@ static size_t status_slot(int status)
     return NSTATUS;
 }
 
-void metrics_request(metrics *m, size_t route, metrics_method method, int status,
-                     double latency_s)
+void metrics_request(metrics *m, size_t route, metrics_method method, int status, double latency_s)
 {
     if (!m || route >= m->nroutes || (unsigned)method >= MM_COUNT)
         return;
@@ -121,6 +121,12 @@ void metrics_bus_lagged(metrics *m)
         atomic_fetch_add_explicit(&m->bus_lagged, 1, memory_order_relaxed);
 }
 
+void metrics_sse_stalled(metrics *m)
+{
+    if (m)
+        atomic_fetch_add_explicit(&m->sse_stalled, 1, memory_order_relaxed);
+}
+
 void metrics_reload(metrics *m, int ok, const char *reason)
 {
     if (!m)
@@ -165,11 +171,13 @@ void metrics_put_f64(buf *out, const char *name, const char *labels, double v)
 void metrics_render(metrics *m, buf *out)
 {
     char labels[256];
-    metrics_put_help(out, "http_requests_total", "counter", "HTTP requests by route, method, status");
+    metrics_put_help(out, "http_requests_total", "counter",
+                     "HTTP requests by route, method, status");
     for (size_t r = 0; r < m->nroutes; r++)
         for (int me = 0; me < MM_COUNT; me++)
             for (size_t s = 0; s <= NSTATUS; s++) {
-                unsigned long v = atomic_load_explicit(&m->requests[r][me][s], memory_order_relaxed);
+                unsigned long v =
+                    atomic_load_explicit(&m->requests[r][me][s], memory_order_relaxed);
                 if (!v)
                     continue;
                 snprintf(labels, sizeof labels, "route=\"%s\",method=\"%s\",status=\"%s%d\"",
@@ -204,7 +212,8 @@ void metrics_render(metrics *m, buf *out)
             metrics_put_u64(out, "request_latency_seconds_count", labels, count);
         }
     metrics_put_help(out, "inflight_requests", "gauge", "requests being served");
-    metrics_put_u64(out, "inflight_requests", NULL, (uint64_t)(metrics_inflight(m) > 0 ? metrics_inflight(m) : 0));
+    metrics_put_u64(out, "inflight_requests", NULL,
+                    (uint64_t)(metrics_inflight(m) > 0 ? metrics_inflight(m) : 0));
     metrics_put_help(out, "rejected_total", "counter", "rejected requests by reason");
     for (size_t i = 0; i < NREASONS; i++) {
         snprintf(labels, sizeof labels, "reason=\"%s\"", reject_reasons[i]);
@@ -215,13 +224,15 @@ void metrics_render(metrics *m, buf *out)
     metrics_put_u64(out, "sse_clients", NULL, (uint64_t)(sse > 0 ? sse : 0));
     metrics_put_help(out, "bus_lagged_total", "counter", "subscribers told to reconcile");
     metrics_put_u64(out, "bus_lagged_total", NULL, atomic_load(&m->bus_lagged));
+    metrics_put_help(out, "sse_stalled_closed_total", "counter",
+                     "streams closed because the subscriber stopped reading for idle_timeout");
+    metrics_put_u64(out, "sse_stalled_closed_total", NULL, atomic_load(&m->sse_stalled));
     metrics_put_help(out, "registry_reload_success_total", "counter", "accepted SIGHUP reloads");
     metrics_put_u64(out, "registry_reload_success_total", NULL, atomic_load(&m->reload_ok));
     metrics_put_help(out, "registry_reload_fail_total", "counter", "rejected reloads by reason");
     for (size_t i = 0; i < NRELOAD; i++) {
         snprintf(labels, sizeof labels, "reason=\"%s\"", reload_reasons[i]);
-        metrics_put_u64(out, "registry_reload_fail_total", labels,
-                        atomic_load(&m->reload_fail[i]));
+        metrics_put_u64(out, "registry_reload_fail_total", labels, atomic_load(&m->reload_fail[i]));
     }
     metrics_put_help(out, "approval_verify_total", "counter", "approval signature checks");
     metrics_put_u64(out, "approval_verify_total", "algo=\"ed25519\",result=\"ok\"",

@@ -20,8 +20,7 @@ metrics *metrics_new(const char *const *route_labels, size_t nroutes);
 void metrics_free(metrics *m);
 
 /* One finished request: http_requests_total and request_latency_seconds. Lock-free. */
-void metrics_request(metrics *m, size_t route, metrics_method method, int status,
-                     double latency_s);
+void metrics_request(metrics *m, size_t route, metrics_method method, int status, double latency_s);
 /* rejected_total{reason} for a rejection code (no-op for codes that are not rejections). */
 void metrics_reject(metrics *m, svcr_code code);
 /* rejected_total for a reason word that has no code of its own (ratio_cap). */
@@ -32,6 +31,8 @@ long metrics_inflight(metrics *m);
 /* sse_clients gauge and bus_lagged_total counter (SSE layer). */
 void metrics_sse_clients_add(metrics *m, int delta);
 void metrics_bus_lagged(metrics *m);
+/* A stream closed because its subscriber stopped reading for idle_timeout. */
+void metrics_sse_stalled(metrics *m);
 /* registry_reload_success_total / registry_reload_fail_total{reason}. */
 void metrics_reload(metrics *m, int ok, const char *reason);
 /* approval_verify_total{algo,result}. */

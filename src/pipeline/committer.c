@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "observability/log.h"
 #include "pipeline/internal.h"
 
 struct batch {
@@ -21,6 +22,8 @@ struct batch {
     bus_event *events;
     size_t n_events, cap_events;
     int64_t now_ms;
+    int probing;     /* the write plane was down for storage when the batch began */
+    int probe_taken; /* ... and one op of this batch is the recovery probe */
 };
 
 static int push_ptr(proposal ***arr, size_t *n, size_t *cap, proposal *p)
@@ -77,6 +80,15 @@ int batch_add(batch *b, proposal *pr)
     return push_ptr(&b->shadow, &b->n_shadow, &b->cap_shadow, pr);
 }
 
+void batch_pending_usage(pipeline *p, batch *b, const char *key_id, map_usage *u)
+{
+    memset(u, 0, sizeof *u);
+    proposal_map_usage(&p->map, key_id, u);
+    for (size_t i = 0; i < b->n_shadow; i++)
+        if (!proposal_map_get(&p->map, b->shadow[i]->id))
+            map_usage_add(u, b->shadow[i], key_id);
+}
+
 head_snap *batch_head(batch *b)
 {
     return b->head;
@@ -95,6 +107,19 @@ int64_t batch_now(batch *b)
 store_txn *batch_txn(batch *b)
 {
     return b->txn;
+}
+
+svcr_code batch_probe_gate(batch *b, svcr_err *e)
+{
+    if (!b->probing)
+        return SVCR_OK;
+    if (!b->probe_taken) {
+        b->probe_taken = 1; /* this op is the transaction's one write: it probes the storage */
+        return SVCR_OK;
+    }
+    return svcr_err_set(e, SVCR_E_NOT_READY, NULL, "storage",
+                        "the write plane is down for storage; one write per transaction probes "
+                        "recovery and another one holds this transaction");
 }
 
 void batch_fail(batch *b, int st)
@@ -182,8 +207,8 @@ static void write_pending_index(pipeline *p, batch *b)
         first = 0;
     }
     buf_putc(&ids, ']');
-    int rc = ids.data ? p->st->ops->txn_put_meta(b->txn, "pending", ids.data, ids.len)
-                      : STORE_ENOMEM;
+    int rc =
+        ids.data ? p->st->ops->txn_put_meta(b->txn, "pending", ids.data, ids.len) : STORE_ENOMEM;
     buf_free(&ids);
     if (rc != STORE_OK)
         batch_fail(b, rc);
@@ -252,7 +277,7 @@ static void publish(pipeline *p, batch *b)
          * or committed again: storage keeps their records (reads derive the status), memory
          * lets them go. */
         size_t n = 0;
-        char (*ids)[PROPOSAL_ID_LEN + 1] = calloc(p->map.len + 1, sizeof *ids);
+        char(*ids)[PROPOSAL_ID_LEN + 1] = calloc(p->map.len + 1, sizeof *ids);
         for (size_t i = 0; ids && i < p->map.cap; i++) {
             proposal *x = p->map.slots[i];
             if (x && x->id[0] == 'p' && x->ds && /* id[0]: skips deleted-slot markers */
@@ -277,10 +302,37 @@ static void publish(pipeline *p, batch *b)
     p->frozen = b->frozen;
     memcpy(p->frozen_reason, b->frozen_reason, sizeof p->frozen_reason);
     p->storage_fault = 0;
+    p->fault_batches = 0;
     p->stats.batches++;
     pthread_mutex_unlock(&p->st_mu);
     for (size_t i = 0; p->bus && i < b->n_events; i++)
         bus_publish(p->bus, &b->events[i]);
+}
+
+/* A failed batch: every op is answered 503 storage, the write plane goes down, and the fault
+ * is logged once when it begins (with the store's own words: step and errno text). */
+static void fail_batch(pipeline *p, batch *b, op *list, int in_store)
+{
+    char why[192] = "";
+    if (in_store) /* txn_begin or txn_commit failed: the store knows why */
+        p->st->ops->last_write_error(p->st, why, sizeof why);
+    else
+        snprintf(why, sizeof why, "while the batch was being built");
+    for (op *o = list; o; o = o->next)
+        result_fail(&o->res, SVCR_E_NOT_READY, "storage",
+                    "storage write failed (%s); nothing was applied", store_status_str(b->status));
+    pthread_mutex_lock(&p->st_mu);
+    int began = !p->storage_fault;
+    p->storage_fault = 1;
+    p->fault_batches = began ? 1 : p->fault_batches + 1;
+    p->stats.storage_faults++;
+    pthread_mutex_unlock(&p->st_mu);
+    if (began)
+        log_msg(LOG_ERROR, "storage.fault",
+                "a write transaction failed: %s: %s; nothing of it was applied. Writes answer "
+                "503 NotReady (storage) and /readyz says write_ready=false until a write "
+                "transaction succeeds; each transaction admits one write as the probe",
+                store_status_str(b->status), why[0] ? why : "no detail");
 }
 
 static void run_batch(pipeline *p, op *list, size_t n)
@@ -291,34 +343,40 @@ static void run_batch(pipeline *p, op *list, size_t n)
     pthread_mutex_lock(&p->st_mu);
     b.tip = p->tip;
     b.frozen = p->frozen;
+    b.probing = p->storage_fault;
     memcpy(b.frozen_reason, p->frozen_reason, sizeof b.frozen_reason);
     pthread_mutex_unlock(&p->st_mu);
     preload(p, &b, list);
+    int in_store = 0; /* the failure, if any, came from txn_begin or txn_commit */
     int rc = p->st->ops->txn_begin(p->st, &b.txn);
-    if (rc != STORE_OK)
+    if (rc != STORE_OK) {
         batch_fail(&b, rc);
+        in_store = 1;
+    }
     for (op *o = list; o && !batch_failed(&b); o = o->next)
         apply_one(p, &b, o);
     if (b.txn && !batch_failed(&b) && (b.n_shadow > 0 || b.head_changed))
         write_pending_index(p, &b);
     if (b.txn) {
-        if (batch_failed(&b))
+        if (batch_failed(&b)) {
             p->st->ops->txn_abort(b.txn);
-        else if ((rc = p->st->ops->txn_commit(b.txn)) != STORE_OK)
+        } else if ((rc = p->st->ops->txn_commit(b.txn)) != STORE_OK) {
             batch_fail(&b, rc);
+            in_store = 1;
+        }
         b.txn = NULL;
     }
     if (!batch_failed(&b)) {
-        publish(p, &b);
-    } else {
-        for (op *o = list; o; o = o->next)
-            result_fail(&o->res, SVCR_E_NOT_READY, "storage",
-                        "storage write failed (%s); nothing was applied",
-                        store_status_str(b.status));
         pthread_mutex_lock(&p->st_mu);
-        p->storage_fault = 1;
-        p->stats.storage_faults++;
+        uint64_t failed = p->storage_fault ? p->fault_batches : 0;
         pthread_mutex_unlock(&p->st_mu);
+        publish(p, &b); /* clears storage_fault */
+        if (failed)
+            log_msg(LOG_WARN, "storage.recovered",
+                    "a write transaction succeeded after %llu failed; the write plane is back",
+                    (unsigned long long)failed);
+    } else {
+        fail_batch(p, &b, list, in_store);
     }
     pthread_mutex_lock(&p->st_mu);
     p->stats.ops += n;
@@ -344,9 +402,11 @@ static void run_batch(pipeline *p, op *list, size_t n)
     free(b.loaded);
     free(b.events);
     head_snap_release(b.head);
+    /* each op's log line says what its submitter gets, and is written before it gets it */
+    int stored = !batch_failed(&b);
     while (list) {
         op *next = list->next;
-        op_complete(list);
+        op_complete(list, stored);
         op_release(list);
         list = next;
     }
@@ -364,4 +424,9 @@ void *committer_main(void *arg)
         run_batch(p, list, n);
     }
     return NULL;
+}
+
+uint64_t pl_pending_budget(const pipeline *p)
+{
+    return p->o.pending_bytes ? p->o.pending_bytes : (uint64_t)64 << 20;
 }

@@ -12,8 +12,13 @@ typedef struct reason_dto {
 } reason_dto;
 
 static const dto_field reason_fields[] = {
-    {.name = "reason", .type = DTO_STRING, .required = 1, .offset = offsetof(reason_dto, reason),
-     .min = 1, .max = REASON_MAX},
+    {.name = "reason",
+     .type = DTO_STRING,
+     .required = 1,
+     .offset = offsetof(reason_dto, reason),
+     .min = 1,
+     .max = REASON_MAX,
+     .flags = DTO_F_TEXT},
 };
 
 void pipeline_freeze(pipeline *p, const write_ctx *w, int freeze, const void *body, size_t len,
@@ -50,10 +55,18 @@ void apply_freeze(pipeline *p, batch *b, op *o)
 {
     int freeze = o->kind == OP_FREEZE;
     audit_entry ae = {.event = freeze ? "freeze" : "thaw", .reason = o->reason};
+    svcr_err e;
+    svcr_err_clear(&e);
+    /* no other gate: freeze and thaw work whatever the state, but they are writes too */
+    if (batch_probe_gate(b, &e) != SVCR_OK) {
+        ae.reason = NULL; /* the audit says why it was refused, not the operator's words */
+        finish_op(p, b, o, &ae, &e);
+        return;
+    }
     int rc;
     if (freeze) {
-        json_t *rec = json_pack("{s:s, s:I}", "reason", o->reason, "since_ms",
-                                (json_int_t)batch_now(b));
+        json_t *rec =
+            json_pack("{s:s, s:I}", "reason", o->reason, "since_ms", (json_int_t)batch_now(b));
         buf enc = {0};
         rc = rec && jcs_write(&enc, rec, NULL) == 0
                  ? p->st->ops->txn_put_meta(batch_txn(b), "frozen", enc.data, enc.len)

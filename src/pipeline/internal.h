@@ -15,6 +15,9 @@
 /* Open proposals kept in memory at once; past it a new proposal answers 429 Busy. Bounds what
  * a holder of registry:propose can make the registry hold. */
 #define PENDING_PROPOSALS_MAX 4096
+/* One capability root key id may hold at most 1/PENDING_KEY_SHARE of the open proposals and of
+ * limits.pending_bytes, so one proposer cannot lock every other one out (D41). */
+#define PENDING_KEY_SHARE 4
 
 typedef enum op_kind {
     OP_PROPOSE,
@@ -34,20 +37,24 @@ typedef struct op {
     char corr_id[CORR_ID_MAX + 1];
     char input_b3[B3_TAG_LEN + 1];
     char proposal_id[PROPOSAL_ID_LEN + 1];
-    descriptor_set *ds;   /* OP_PROPOSE (owned until the committer takes it) */
-    gov_approval approval; /* OP_APPROVE */
-    char reason[REASON_MAX + 1]; /* OP_FREEZE / OP_THAW */
-    const char *audit_event;     /* OP_AUDIT: the event name (static string) */
-    svcr_err audit_err;          /* OP_AUDIT: the rejection */
+    descriptor_set *ds;                   /* OP_PROPOSE (owned until the committer takes it) */
+    char key_id[PROPOSAL_KEY_ID_MAX + 1]; /* OP_PROPOSE: the capability's root key id */
+    gov_approval approval;                /* OP_APPROVE */
+    char reason[REASON_MAX + 1];          /* OP_FREEZE / OP_THAW */
+    const char *audit_event;              /* OP_AUDIT: the event name (static string) */
+    svcr_err audit_err;                   /* OP_AUDIT: the rejection */
     char audit_signer[SIGNER_ID_MAX + 1];
     char audit_b3[B3_TAG_LEN + 1];
     int64_t submitted_ms;
     /* outputs */
     pipeline_result res;
+    uint64_t log_version; /* what finish_op saw, for the outcome log line */
+    char log_b3[B3_TAG_LEN + 1];
     /* completion */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int done;
+    int abandoned; /* the submitter stopped waiting and answered Timeout (under mu) */
 } op;
 
 struct pipeline {
@@ -58,6 +65,9 @@ struct pipeline {
     /* pending proposals: read by request threads, replaced by the committer */
     pthread_rwlock_t map_lock;
     proposal_map map;
+    /* bytes held (+1) when a proposal was last refused for the global cap or budget; the
+     * registry counts as full while the pending set has not shrunk below it (committer writes) */
+    _Atomic uint64_t pending_refused_at;
     /* queue */
     pthread_mutex_t q_mu;
     pthread_cond_t q_cv;
@@ -71,14 +81,15 @@ struct pipeline {
     pthread_mutex_t st_mu;
     int frozen;
     char frozen_reason[REASON_MAX + 1];
-    int storage_fault;
+    int storage_fault;      /* the last write transaction failed (writes: one probe each) */
+    uint64_t fault_batches; /* write transactions failed since storage_fault was set */
     int chain_fault;
     char chain_fault_msg[256];
     uint64_t verified_through;
     pthread_t verifier;
     int verifier_started;
     atomic_int verifier_stop;
-    pipeline_stats stats; /* under st_mu */
+    pipeline_stats stats;    /* under st_mu */
     signer_set *trust_roots; /* genesis set, NULL if none */
 };
 
@@ -95,8 +106,10 @@ void op_submit_and_wait(pipeline *p, op *o, const write_ctx *w, pipeline_result 
 void pl_reject(pipeline *p, const write_ctx *w, const char *event, const char *proposal_id,
                const char *payload_b3, const char *signer_id, const svcr_err *e,
                pipeline_result *r);
-/* Committer side: signals completion. */
-void op_complete(op *o);
+/* Committer side: logs the op's outcome as its submitter gets it (op_log_outcome) and
+ * signals completion, both under the op's lock so a submitter that times out meanwhile is
+ * logged as answered Timeout. `stored`: the batch's transaction committed. */
+void op_complete(op *o, int stored);
 /* Takes everything queued (blocks until something is queued or stopping). NULL when stopping
  * and empty. */
 op *queue_take_all(pipeline *p, size_t *n);
@@ -112,6 +125,11 @@ const proposal *batch_find(pipeline *p, batch *b, const char *id);
 proposal *batch_edit(pipeline *p, batch *b, const char *id);
 /* Adds a new proposal (the batch takes ownership). 0 or -1. */
 int batch_add(batch *b, proposal *pr);
+/* What pending proposals hold once this batch commits: the map plus the proposals the batch
+ * added (so a burst in one batch cannot pass a cap); key_* for root key id key_id. */
+void batch_pending_usage(pipeline *p, batch *b, const char *key_id, map_usage *u);
+/* limits.pending_bytes in force (the option, or its default of 64 MiB). */
+uint64_t pl_pending_budget(const pipeline *p);
 head_snap *batch_head(batch *b);
 int batch_frozen(batch *b);
 int64_t batch_now(batch *b);
@@ -139,16 +157,25 @@ void result_error(pipeline_result *r, const svcr_err *e);
 void result_fail(pipeline_result *r, svcr_code code, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* The JSON shape shared by commit and supersede responses. */
-int render_commit_body(buf *out, uint64_t version, const char *payload_b3,
-                       int64_t committed_at_ms);
+int render_commit_body(buf *out, uint64_t version, const char *payload_b3, int64_t committed_at_ms);
 /* Success: status and a body built by the caller (moved into r). */
 void result_ok(pipeline_result *r, int http_status, buf *body);
 
 /* The write gate every write passes first: frozen (503 maintenance), no signers (503),
- * chain fault (503). SVCR_OK or the error (in e). */
+ * chain fault (503). SVCR_OK or the error (in e). A storage fault is not refused here: the
+ * committer decides which write probes recovery (batch_probe_gate). */
 svcr_code pl_write_gate(pipeline *p, svcr_err *e);
-/* Same gate inside a batch (uses the batch's frozen state). */
+/* Same gate inside a batch (uses the batch's frozen state), then batch_probe_gate. */
 svcr_code batch_write_gate(pipeline *p, batch *b, svcr_err *e);
+/* While the write plane is down for storage, a transaction admits one write: the first op to
+ * pass here is the recovery probe (SVCR_OK); every later one gets 503 NotReady "storage". With
+ * no storage fault: always SVCR_OK. See docs/DECISIONS.md D30. */
+svcr_code batch_probe_gate(batch *b, svcr_err *e);
+/* Logs the governance line of an op from the answer its caller actually gets (called once the
+ * batch's outcome is known, before the submitter is woken): accepted/rejected, status and
+ * err.code. `stored`: the batch's transaction committed; `abandoned`: the caller was already
+ * answered Timeout (the line then says so, and what became of the op). */
+void op_log_outcome(const op *o, int stored, int abandoned);
 
 /* Writes an applied op's audit record and, for a rejection, its error into o->res. The entry's
  * corr_id and input_b3 are taken from the op. */

@@ -2,6 +2,7 @@
  * tip, the freeze state and pending proposals, verifying recent history before serving, and the
  * background verifier for the rest. */
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -50,12 +51,11 @@ static svcr_code setup_roots(pipeline *p, const store_head *sh, svcr_err *err)
             b3_tag_of(cfg.data, cfg.len, tag);
             if (strcmp(tag, o->trust_roots_pin) != 0)
                 c = svcr_err_set(err, SVCR_E_MALFORMED, "bootstrap.trust_roots_hash",
-                                 "pin_mismatch", "trust roots hash %s does not match the pin",
-                                 tag);
+                                 "pin_mismatch", "trust roots hash %s does not match the pin", tag);
         }
     }
-    int rc = c == SVCR_OK ? get_bytes(p->st, p->st->ops->get_meta, META_TRUST_ROOTS, &stored)
-                          : STORE_OK;
+    int rc =
+        c == SVCR_OK ? get_bytes(p->st, p->st->ops->get_meta, META_TRUST_ROOTS, &stored) : STORE_OK;
     if (c == SVCR_OK && rc == STORE_OK) {
         buf canon = {0};
         signer_set *set = NULL;
@@ -64,8 +64,7 @@ static svcr_code setup_roots(pipeline *p, const store_head *sh, svcr_err *err)
             snprintf(p->chain_fault_msg, sizeof p->chain_fault_msg,
                      "stored trust roots are unreadable");
         } else if (cfg_set && (cfg.len != canon.len || memcmp(cfg.data, canon.data, cfg.len))) {
-            c = svcr_err_set(err, SVCR_E_MALFORMED, "bootstrap.trust_roots_path",
-                             "roots_differ",
+            c = svcr_err_set(err, SVCR_E_MALFORMED, "bootstrap.trust_roots_path", "roots_differ",
                              "the configured trust roots differ from the ones this registry "
                              "was founded with");
         }
@@ -85,11 +84,15 @@ static svcr_code setup_roots(pipeline *p, const store_head *sh, svcr_err *err)
                 rc = p->st->ops->txn_commit(t);
             else if (t)
                 p->st->ops->txn_abort(t);
-            if (rc != STORE_OK)
+            if (rc != STORE_OK) {
+                char why[160];
+                p->st->ops->last_write_error(p->st, why, sizeof why);
                 c = svcr_err_set(err, SVCR_E_INTERNAL, NULL, "storage",
-                                 "cannot record the trust roots: %s", store_status_str(rc));
-            else
+                                 "cannot record the trust roots: %s (%s)", store_status_str(rc),
+                                 why[0] ? why : "no detail");
+            } else {
                 p->trust_roots = signer_set_retain(cfg_set);
+            }
         }
     } else if (c == SVCR_OK && rc != STORE_NOTFOUND) {
         c = svcr_err_set(err, SVCR_E_INTERNAL, NULL, "storage", "cannot read the store: %s",
@@ -188,7 +191,13 @@ static int load_pending(void *vctx, const char *id, const void *data, size_t len
     (void)id;
     head_snap *h = p->head.cur;
     proposal *pr = NULL;
-    if (proposal_decode(data, len, h->governing, &pr, NULL) != SVCR_OK)
+    int decoded = proposal_decode(data, len, h->governing, &pr, NULL) == SVCR_OK;
+    /* the record was parsed into a tree ~20 times its size and freed (only the canonical bytes
+     * are kept): hand that memory back, so that startup never needs RAM for the trees of every
+     * open proposal at once (D41) */
+    if (len >= (256u << 10))
+        malloc_trim(0);
+    if (!decoded)
         return 0; /* an unreadable record stays in storage; it cannot be approved */
     if (pr->status == PROPOSAL_PENDING && pr->ds->version == h->version + 1 && h->governing &&
         proposal_map_put(&p->map, pr) == 0)
@@ -212,8 +221,7 @@ static void load_pending_index(pipeline *p)
     }
     size_t i;
     json_t *id;
-    json_array_foreach(ids, i, id)
-    {
+    json_array_foreach (ids, i, id) {
         const char *s = json_string_value(id);
         buf rec = {0};
         if (s && p->st->ops->get_proposal(p->st, s, pl_copy_bytes, &rec) == STORE_OK)
@@ -272,8 +280,8 @@ static void verify_chunk(pipeline *p, uint64_t from, uint64_t to)
         buf prev = {0};
         if (p->st->ops->get_version(p->st, from - 1, pl_copy_bytes, &prev) != STORE_OK ||
             chain_verifier_init_after(&c.cv, from - 1, prev.data, prev.len, &c.err) != SVCR_OK) {
-            svcr_err_set(&c.err, SVCR_E_MALFORMED, NULL, "chain",
-                         "version %llu cannot be read", (unsigned long long)(from - 1));
+            svcr_err_set(&c.err, SVCR_E_MALFORMED, NULL, "chain", "version %llu cannot be read",
+                         (unsigned long long)(from - 1));
             c.failed = 1;
         }
         buf_free(&prev);

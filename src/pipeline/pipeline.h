@@ -24,15 +24,16 @@
 typedef struct pipeline pipeline;
 
 typedef struct pipeline_opts {
-    store *st;                      /* borrowed; must outlive the pipeline */
-    bus *bus;                       /* borrowed; may be NULL */
-    size_t queue_cap;               /* bounded submission queue (default 512) */
-    const char *trust_roots;        /* trust-roots file bytes (a signer_set item); NULL: none */
+    store *st;               /* borrowed; must outlive the pipeline */
+    bus *bus;                /* borrowed; may be NULL */
+    size_t queue_cap;        /* bounded submission queue (default 512) */
+    const char *trust_roots; /* trust-roots file bytes (a signer_set item); NULL: none */
     size_t trust_roots_len;
-    const char *trust_roots_pin;    /* "b3:…" of the file's canonical JSON; NULL: not pinned */
-    uint64_t verify_last_k;         /* versions verified before read-ready (default 1000) */
-    int background_verify;          /* verify the older versions in a background thread */
-    int64_t (*now_ms)(void);        /* clock; NULL: the real one */
+    const char *trust_roots_pin; /* "b3:…" of the file's canonical JSON; NULL: not pinned */
+    uint64_t verify_last_k;      /* versions verified before read-ready (default 1000) */
+    int background_verify;       /* verify the older versions in a background thread */
+    int64_t (*now_ms)(void);     /* clock; NULL: the real one */
+    uint64_t pending_bytes;      /* canonical payload bytes open proposals may hold (0: 64 MiB) */
 } pipeline_opts;
 
 /* What a write request brings besides its body. Strings are borrowed for the call. */
@@ -42,6 +43,7 @@ typedef struct write_ctx {
     int64_t deadline_ms;      /* absolute (same clock as now_ms); 0: no deadline */
     const char *cap_signer;   /* capability's `signer` caveat or NULL */
     const char *cap_proposal; /* capability's `proposal` caveat or NULL */
+    const char *cap_key_id;   /* the capability's root key id (its pending share) or NULL */
 } write_ctx;
 
 /* The outcome of a write: an HTTP status and a JSON body on success, or an error. */
@@ -86,17 +88,26 @@ void pipeline_audit_rejection(pipeline *p, const write_ctx *w, const char *event
 /* --- reads --- */
 /* A reference to the current HEAD snapshot (release with head_snap_release). */
 head_snap *pipeline_head(pipeline *p);
-/* Calls cb with the stored artifact bytes of `version`: SVCR_OK, SVCR_E_NOT_FOUND, or
- * SVCR_E_INTERNAL on a storage fault. */
-svcr_code pipeline_get_version(pipeline *p, uint64_t version, store_bytes_cb cb, void *ctx);
+/* Calls cb with the stored artifact bytes of `version`, after checking they hash to the
+ * version's stored artifact_b3: bytes that do not are never handed out. SVCR_OK,
+ * SVCR_E_NOT_FOUND, or SVCR_E_INTERNAL with err (may be NULL) saying why: reason "corrupt"
+ * (the bytes do not verify, or the body of a committed version is missing while retention never
+ * removes bodies) or "storage" (the read failed). */
+svcr_code pipeline_get_version(pipeline *p, uint64_t version, store_bytes_cb cb, void *ctx,
+                               svcr_err *err);
 /* The registry.update event of a stored version (payload_b3, committed_at and the corr-id of
  * the commit that made it), for SSE replay. SVCR_OK / SVCR_E_NOT_FOUND / SVCR_E_PRUNED /
  * SVCR_E_INTERNAL. */
 svcr_code pipeline_version_event(pipeline *p, uint64_t version, bus_event *out);
 /* GET /registry/proposals/{id} body. SVCR_OK / SVCR_E_NOT_FOUND / SVCR_E_INTERNAL. */
 svcr_code pipeline_proposal_json(pipeline *p, const char *id, buf *out);
-/* GET /registry/proposals body: pending proposals only. */
-svcr_code pipeline_pending_json(pipeline *p, buf *out);
+/* GET /registry/proposals body: pending proposals only, oldest first, at most `limit` after
+ * the cursor `after` (NULL: from the first), with "next": the cursor of the page's last entry
+ * when more follow, else null. A cursor is "<accepted_at_ms>.<proposal_id>" and stays valid
+ * when that proposal leaves. SVCR_OK, SVCR_E_MALFORMED (bad cursor), SVCR_E_INTERNAL. */
+svcr_code pipeline_pending_json(pipeline *p, const char *after, size_t limit, buf *out);
+/* 1 if `after` has the form of a pending-list cursor. */
+int pipeline_pending_cursor_valid(const char *after);
 /* GET /registry/audit body: up to `limit` records from seq `from`. */
 svcr_code pipeline_audit_json(pipeline *p, uint64_t from, size_t limit, buf *out);
 
@@ -111,6 +122,8 @@ typedef struct pipeline_status {
     uint64_t verified_through; /* background verification progress (version) */
     int64_t queue_depth;
     size_t pending_proposals;
+    size_t pending_bytes; /* canonical payload bytes they hold */
+    int pending_full;     /* the open-proposal cap or limits.pending_bytes is reached */
     char frozen_reason[256];
     char chain_fault_msg[256];
 } pipeline_status;
@@ -119,10 +132,10 @@ void pipeline_get_status(pipeline *p, pipeline_status *out);
 
 /* Counters for metrics and tests. */
 typedef struct pipeline_stats {
-    uint64_t batches;        /* storage transactions committed */
-    uint64_t ops;            /* operations applied */
-    uint64_t commits;        /* versions committed */
-    uint64_t cas_failures;   /* commit_cas_fail_total */
+    uint64_t batches;      /* storage transactions committed */
+    uint64_t ops;          /* operations applied */
+    uint64_t commits;      /* versions committed */
+    uint64_t cas_failures; /* commit_cas_fail_total */
     uint64_t storage_faults;
     uint64_t busy;
     uint64_t updates_ok, updates_rejected; /* registry_updates_total{result} */

@@ -119,3 +119,21 @@ void proposal_map_each(const proposal_map *m, void (*fn)(void *ctx, proposal *p)
         if (m->slots[i] && m->slots[i] != TOMB)
             fn(ctx, m->slots[i]);
 }
+
+void map_usage_add(map_usage *u, const proposal *p, const char *key_id)
+{
+    size_t bytes = p->ds ? p->ds->canonical_len : 0;
+    u->count++;
+    u->bytes += bytes;
+    if (key_id && strcmp(p->key_id, key_id) == 0) {
+        u->key_count++;
+        u->key_bytes += bytes;
+    }
+}
+
+void proposal_map_usage(const proposal_map *m, const char *key_id, map_usage *u)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i] && m->slots[i] != TOMB)
+            map_usage_add(u, m->slots[i], key_id);
+}

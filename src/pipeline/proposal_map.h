@@ -21,6 +21,17 @@ proposal *proposal_map_get(const proposal_map *m, const char *id);
 int proposal_map_put(proposal_map *m, proposal *p);
 /* Removes and frees the proposal with this id, if any. */
 void proposal_map_del(proposal_map *m, const char *id);
+/* What the pending proposals hold: all of them, and those admitted by one root key id. */
+typedef struct map_usage {
+    size_t count, bytes;         /* bytes: canonical payload bytes */
+    size_t key_count, key_bytes; /* the same for `key_id` */
+} map_usage;
+
+/* Adds the map's proposals to *u (u->key_* for those whose key_id equals key_id, if not NULL).
+ * O(map size); the map holds at most PENDING_PROPOSALS_MAX proposals. */
+void proposal_map_usage(const proposal_map *m, const char *key_id, map_usage *u);
+/* Adds one proposal to *u as proposal_map_usage does. */
+void map_usage_add(map_usage *u, const proposal *p, const char *key_id);
 /* Calls fn for every proposal (any order). */
 void proposal_map_each(const proposal_map *m, void (*fn)(void *ctx, proposal *p), void *ctx);
 

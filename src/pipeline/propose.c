@@ -14,9 +14,11 @@ typedef struct propose_dto {
 } propose_dto;
 
 static const dto_field propose_fields[] = {
-    {.name = "schema_version", .type = DTO_STRING,
-     .offset = offsetof(propose_dto, schema_version)},
-    {.name = "payload", .type = DTO_OBJECT, .required = 1, .offset = offsetof(propose_dto, payload)},
+    {.name = "schema_version", .type = DTO_STRING, .offset = offsetof(propose_dto, schema_version)},
+    {.name = "payload",
+     .type = DTO_OBJECT,
+     .required = 1,
+     .offset = offsetof(propose_dto, payload)},
     {.name = "payload_b3", .type = DTO_STRING, .offset = offsetof(propose_dto, payload_b3)},
 };
 
@@ -37,6 +39,12 @@ static svcr_code decode_request(const void *body, size_t len, descriptor_set **o
                          "schema_version must be \"1.0.0\"");
     else
         c = descriptor_set_decode((json_t *)d.payload, "payload", out, e);
+    if (c == SVCR_OK && (c = descriptor_set_check_text(*out, "payload", e)) != SVCR_OK) {
+        descriptor_set_free(*out);
+        *out = NULL;
+    }
+    if (c == SVCR_OK) /* from here on the payload is its canonical bytes (D41) */
+        descriptor_set_drop_tree(*out);
     if (c == SVCR_OK && d.payload_b3 && strcmp(d.payload_b3, (*out)->b3) != 0) {
         c = svcr_err_set(e, SVCR_E_MALFORMED, "payload_b3", "hash_mismatch",
                          "payload_b3 does not match the server's hash of the payload (%s)",
@@ -87,10 +95,41 @@ static int render_accepted(buf *out, const proposal *pr)
                       pr->id, pr->ds->b3, exp);
 }
 
+/* Room for one more open proposal of `bytes` canonical bytes from root key key_id: under the
+ * open-proposal cap and limits.pending_bytes, and within the key's share of both (counting
+ * what this batch added). SVCR_OK, or 429 Busy with the reason. */
+static svcr_code pending_room(pipeline *p, batch *b, const char *key_id, size_t bytes, svcr_err *e)
+{
+    map_usage u;
+    batch_pending_usage(p, b, key_id, &u);
+    uint64_t budget = pl_pending_budget(p);
+    if (u.count + 1 > PENDING_PROPOSALS_MAX || u.bytes + bytes > budget) {
+        /* full: /readyz says so until some proposal leaves (pipeline_get_status) */
+        atomic_store(&p->pending_refused_at, (uint64_t)u.bytes + 1);
+        if (u.count + 1 > PENDING_PROPOSALS_MAX)
+            return svcr_err_set(e, SVCR_E_BUSY, NULL, "pending_cap",
+                                "%d proposals are already open; commit or let them expire first",
+                                PENDING_PROPOSALS_MAX);
+        return svcr_err_set(e, SVCR_E_BUSY, NULL, "pending_bytes",
+                            "open proposals already hold %zu of limits.pending_bytes (%llu)",
+                            u.bytes, (unsigned long long)budget);
+    }
+    /* a capability's own share (proposals without a key id are the pipeline's own tests) */
+    if (key_id[0] && (u.key_count + 1 > PENDING_PROPOSALS_MAX / PENDING_KEY_SHARE ||
+                      u.key_bytes + bytes > budget / PENDING_KEY_SHARE))
+        return svcr_err_set(e, SVCR_E_BUSY, NULL, "pending_share",
+                            "proposals from this capability's root key hold their share (1/%d) "
+                            "of the open-proposal cap or of limits.pending_bytes",
+                            PENDING_KEY_SHARE);
+    return SVCR_OK;
+}
+
 void apply_propose(pipeline *p, batch *b, op *o)
 {
     descriptor_set *ds = o->ds;
-    audit_entry ae = {.event = "propose", .proposal_id = o->proposal_id, .payload_b3 = ds->b3,
+    audit_entry ae = {.event = "propose",
+                      .proposal_id = o->proposal_id,
+                      .payload_b3 = ds->b3,
                       .version = ds->version};
     svcr_err e;
     svcr_err_clear(&e);
@@ -113,10 +152,7 @@ void apply_propose(pipeline *p, batch *b, op *o)
         return;
     }
     head_snap *h = batch_head(b);
-    if (p->map.len >= PENDING_PROPOSALS_MAX) {
-        svcr_err_set(&e, SVCR_E_BUSY, NULL, "pending_cap",
-                     "%d proposals are already open; commit or let them expire first",
-                     PENDING_PROPOSALS_MAX);
+    if (pending_room(p, b, o->key_id, ds->canonical_len, &e) != SVCR_OK) {
         finish_op(p, b, o, &ae, &e);
         return;
     }
@@ -135,6 +171,8 @@ void apply_propose(pipeline *p, batch *b, op *o)
     }
     proposal *pr = proposal_new(ds, h->governing, batch_now(b));
     o->ds = NULL; /* owned by the proposal now (or freed by proposal_new on OOM) */
+    if (pr)
+        snprintf(pr->key_id, sizeof pr->key_id, "%s", o->key_id);
     if (!pr || batch_add(b, pr) != 0) {
         proposal_free(pr);
         batch_fail(b, STORE_ENOMEM);

@@ -22,6 +22,7 @@ op *op_new(op_kind kind, const write_ctx *w)
     o->kind = kind;
     copy_str(o->corr_id, sizeof o->corr_id, w ? w->corr_id : NULL);
     copy_str(o->input_b3, sizeof o->input_b3, w && w->input_b3 ? w->input_b3 : B3_ZERO_TAG);
+    copy_str(o->key_id, sizeof o->key_id, w ? w->cap_key_id : NULL);
     pthread_mutex_init(&o->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -69,9 +70,10 @@ void pipeline_result_free(pipeline_result *r)
     buf_free(&r->body);
 }
 
-void op_complete(op *o)
+void op_complete(op *o, int stored)
 {
     pthread_mutex_lock(&o->mu);
+    op_log_outcome(o, stored, o->abandoned);
     o->done = 1;
     pthread_cond_signal(&o->cv);
     pthread_mutex_unlock(&o->mu);
@@ -147,6 +149,8 @@ void op_submit_and_wait(pipeline *p, op *o, const write_ctx *w, pipeline_result 
         }
     }
     int done = o->done;
+    if (!done)
+        o->abandoned = 1; /* the committer logs the op as answered Timeout */
     pthread_mutex_unlock(&o->mu);
     if (!done) {
         result_fail(r, SVCR_E_TIMEOUT, "deadline",
@@ -158,8 +162,7 @@ void op_submit_and_wait(pipeline *p, op *o, const write_ctx *w, pipeline_result 
 }
 
 void pl_reject(pipeline *p, const write_ctx *w, const char *event, const char *proposal_id,
-               const char *payload_b3, const char *signer_id, const svcr_err *e,
-               pipeline_result *r)
+               const char *payload_b3, const char *signer_id, const svcr_err *e, pipeline_result *r)
 {
     result_error(r, e);
     op *o = op_new(OP_AUDIT, w);

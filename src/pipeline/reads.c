@@ -4,6 +4,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "crypto/b3.h"
+#include "crypto/ed25519.h"
 #include "interop/jcs.h"
 #include "interop/rfc3339.h"
 #include "pipeline/internal.h"
@@ -27,41 +29,151 @@ head_snap *pipeline_head(pipeline *p)
     return head_cell_get(&p->head);
 }
 
-svcr_code pipeline_get_version(pipeline *p, uint64_t version, store_bytes_cb cb, void *ctx)
+/* A read that hands the bytes on only if they hash to the version's artifact_b3. */
+typedef struct checked_read {
+    store_bytes_cb cb;
+    void *ctx;
+    const uint8_t *want;
+} checked_read;
+
+static int checked_cb(void *c, const void *data, size_t len)
 {
-    int rc = p->st->ops->get_version(p->st, version, cb, ctx);
-    if (rc == STORE_OK)
-        return SVCR_OK;
-    if (rc == STORE_NOTFOUND) {
-        uint8_t h[B3_LEN];
-        /* A version whose artifact hash is kept but whose body is gone was pruned. */
-        if (version > 0 && p->st->ops->get_artifact_hash(p->st, version, h) == STORE_OK)
-            return SVCR_E_PRUNED;
-        return SVCR_E_NOT_FOUND;
-    }
-    return SVCR_E_INTERNAL;
+    checked_read *k = c;
+    uint8_t got[B3_LEN];
+    b3_hash(data, len, got);
+    if (!crypto_equal(got, k->want, B3_LEN))
+        return STORE_ECORRUPT;
+    return k->cb(k->ctx, data, len);
 }
 
-/* Renders the GET /registry/proposals/{id} object for a proposal. */
-static json_t *proposal_view_json(const proposal *pr, uint64_t head_version, int64_t now_ms)
+svcr_code pipeline_get_version(pipeline *p, uint64_t version, store_bytes_cb cb, void *ctx,
+                               svcr_err *err)
+{
+    uint8_t want[B3_LEN];
+    int hrc = version > 0 ? p->st->ops->get_artifact_hash(p->st, version, want) : STORE_NOTFOUND;
+    if (hrc == STORE_NOTFOUND) {
+        head_snap *h = head_cell_get(&p->head);
+        int committed = version > 0 && version <= h->version;
+        head_snap_release(h);
+        if (!committed)
+            return svcr_err_set(err, SVCR_E_NOT_FOUND, NULL, "version", "no such version");
+        /* a committed version always keeps its artifact hash */
+        return svcr_err_set(err, SVCR_E_INTERNAL, NULL, "corrupt",
+                            "the stored record of version %llu is damaged",
+                            (unsigned long long)version);
+    }
+    if (hrc != STORE_OK)
+        return svcr_err_set(err, SVCR_E_INTERNAL, NULL,
+                            hrc == STORE_ECORRUPT ? "corrupt" : "storage",
+                            "cannot read version %llu", (unsigned long long)version);
+    checked_read k = {.cb = cb, .ctx = ctx, .want = want};
+    int rc = p->st->ops->get_version(p->st, version, checked_cb, &k);
+    if (rc == STORE_OK)
+        return SVCR_OK;
+    /* Retention does not exist yet, so a body missing under a kept hash is damage, not a
+     * pruned version: 410 Pruned is reserved for retention (SPEC §17). */
+    if (rc == STORE_ECORRUPT || rc == STORE_NOTFOUND)
+        return svcr_err_set(err, SVCR_E_INTERNAL, NULL, "corrupt",
+                            "the stored bytes of version %llu do not verify; it is not served",
+                            (unsigned long long)version);
+    return svcr_err_set(err, SVCR_E_INTERNAL, NULL, "storage", "cannot read version %llu",
+                        (unsigned long long)version);
+}
+
+/* Renders the GET /registry/proposals/{id} object for a proposal into out, the payload spliced
+ * in as its canonical bytes raw[0..raw_len) (no tree of it is built). */
+static svcr_code proposal_view(const proposal *pr, uint64_t head_version, int64_t now_ms,
+                               const char *raw, size_t raw_len, buf *out)
 {
     char acc[32], exp[32];
     rfc3339_format_ms(pr->accepted_at_ms, acc);
     rfc3339_format_ms(pr->expires_at_ms, exp);
     proposal_status st = proposal_effective_status(pr, head_version, now_ms);
-    json_t *o = json_pack("{s:s, s:s, s:O, s:s, s:o, s:{s:I, s:I}, s:s, s:s, s:I}", "proposal_id",
-                          pr->id, "status", proposal_status_name(st), "payload", pr->ds->json,
-                          "payload_b3", pr->ds->b3, "approvals", proposal_approvals_json(pr, 0),
-                          "quorum", "m", (json_int_t)pr->quorum_m, "n", (json_int_t)pr->quorum_n,
-                          "accepted_at", acc, "expires_at", exp, "version",
-                          (json_int_t)pr->ds->version);
+    json_t *o = json_pack("{s:s, s:s, s:n, s:s, s:o, s:{s:I, s:I}, s:s, s:s, s:I}", "proposal_id",
+                          pr->id, "status", proposal_status_name(st), "payload", "payload_b3",
+                          pr->ds->b3, "approvals", proposal_approvals_json(pr, 0), "quorum", "m",
+                          (json_int_t)pr->quorum_m, "n", (json_int_t)pr->quorum_n, "accepted_at",
+                          acc, "expires_at", exp, "version", (json_int_t)pr->ds->version);
     if (o && st == PROPOSAL_COMMITTED) {
         char ts[32];
         rfc3339_format_ms(pr->committed_at_ms, ts);
-        json_object_set_new(o, "committed_version", json_integer((json_int_t)pr->committed_version));
+        json_object_set_new(o, "committed_version",
+                            json_integer((json_int_t)pr->committed_version));
         json_object_set_new(o, "committed_at", json_string(ts));
     }
-    return o;
+    int rc = o ? jcs_write_spliced(out, o, "payload", raw, raw_len, NULL) : -1;
+    json_decref(o);
+    return rc == 0 ? SVCR_OK : SVCR_E_INTERNAL;
+}
+
+/* The payload's canonical bytes inside a committed artifact (itself canonical JSON): the value
+ * of its top-level "payload" member, found without parsing. Members are sorted, so "payload"
+ * directly follows "committed_at" (a timestamp) and is followed by the artifact's own
+ * "payload_b3", the last one in the text (D16); an unescaped `","` never occurs inside a JSON
+ * string. The span is accepted only if it hashes to payload_b3. 0, or -1. */
+static int artifact_payload_span(const char *art, size_t len, const char *payload_b3,
+                                 const char **raw, size_t *raw_len)
+{
+    static const char open_key[] = "\",\"payload\":", close_key[] = ",\"payload_b3\":\"";
+    const char *at = memmem(art, len, "\"committed_at\":\"", 16);
+    const char *start = at ? memmem(at, len - (size_t)(at - art), open_key, 12) : NULL;
+    const char *end = NULL;
+    for (const char *q = start; q && (q = memmem(q, len - (size_t)(q - art), close_key, 15)); q++)
+        end = q;
+    if (!start || !end || end <= start + 12)
+        return -1;
+    *raw = start + 12;
+    *raw_len = (size_t)(end - *raw);
+    char tag[B3_TAG_LEN + 1];
+    b3_tag_of(*raw, *raw_len, tag);
+    return strcmp(tag, payload_b3) == 0 ? 0 : -1;
+}
+
+svcr_code pipeline_proposal_json(pipeline *p, const char *id, buf *out)
+{
+    if (!proposal_id_valid(id, strlen(id)))
+        return SVCR_E_NOT_FOUND;
+    head_snap *h = head_cell_get(&p->head);
+    uint64_t hv = h->version;
+    head_snap_release(h);
+    int64_t now = pl_now_ms(p);
+    svcr_code c = SVCR_OK;
+    pthread_rwlock_rdlock(&p->map_lock);
+    const proposal *pr = proposal_map_get(&p->map, id);
+    if (pr) /* a pending proposal: its canonical bytes are copied under the lock */
+        c = proposal_view(pr, hv, now, pr->ds->canonical, pr->ds->canonical_len, out);
+    pthread_rwlock_unlock(&p->map_lock);
+    if (pr)
+        return c;
+    buf rec = {0};
+    int rc = p->st->ops->get_proposal(p->st, id, pl_copy_bytes, &rec);
+    c = rc == STORE_OK ? SVCR_OK : rc == STORE_NOTFOUND ? SVCR_E_NOT_FOUND : SVCR_E_INTERNAL;
+    proposal *stored = NULL;
+    if (c == SVCR_OK && proposal_decode(rec.data, rec.len, NULL, &stored, NULL) != SVCR_OK)
+        c = SVCR_E_INTERNAL;
+    buf_free(&rec);
+    if (c != SVCR_OK)
+        return c;
+    /* Committed, stale or expired proposals are read from storage; their status is derived. A
+     * committed record has no payload of its own: it is the one in its version's artifact. */
+    if (stored->ds->canonical) {
+        c = proposal_view(stored, hv, now, stored->ds->canonical, stored->ds->canonical_len, out);
+    } else if (stored->status == PROPOSAL_COMMITTED) {
+        buf art = {0};
+        const char *raw;
+        size_t raw_len;
+        c = pipeline_get_version(p, stored->committed_version, pl_copy_bytes, &art, NULL);
+        if (c == SVCR_OK &&
+            artifact_payload_span(art.data, art.len, stored->ds->b3, &raw, &raw_len) != 0)
+            c = SVCR_E_INTERNAL;
+        if (c == SVCR_OK)
+            c = proposal_view(stored, hv, now, raw, raw_len, out);
+        buf_free(&art);
+    } else {
+        c = SVCR_E_INTERNAL;
+    }
+    proposal_free(stored);
+    return c;
 }
 
 static svcr_code write_json(buf *out, json_t *o)
@@ -73,108 +185,95 @@ static svcr_code write_json(buf *out, json_t *o)
     return rc == 0 ? SVCR_OK : SVCR_E_INTERNAL;
 }
 
-svcr_code pipeline_proposal_json(pipeline *p, const char *id, buf *out)
-{
-    if (!proposal_id_valid(id, strlen(id)))
-        return SVCR_E_NOT_FOUND;
-    head_snap *h = head_cell_get(&p->head);
-    uint64_t hv = h->version;
-    head_snap_release(h);
-    int64_t now = pl_now_ms(p);
-    json_t *o = NULL;
-    pthread_rwlock_rdlock(&p->map_lock);
-    const proposal *pr = proposal_map_get(&p->map, id);
-    if (pr)
-        o = proposal_view_json(pr, hv, now);
-    pthread_rwlock_unlock(&p->map_lock);
-    if (pr)
-        return write_json(out, o);
-    buf rec = {0};
-    int rc = p->st->ops->get_proposal(p->st, id, pl_copy_bytes, &rec);
-    svcr_code c = rc == STORE_OK ? SVCR_OK : rc == STORE_NOTFOUND ? SVCR_E_NOT_FOUND
-                                                                  : SVCR_E_INTERNAL;
-    proposal *stored = NULL;
-    if (c == SVCR_OK && proposal_decode(rec.data, rec.len, NULL, &stored, NULL) != SVCR_OK)
-        c = SVCR_E_INTERNAL;
-    buf_free(&rec);
-    if (c != SVCR_OK)
-        return c;
-    /* Committed, stale or expired proposals are read from storage; their status is derived. A
-     * committed record has no payload of its own: it is the one in its version's artifact. */
-    if (!stored->ds->json && stored->status == PROPOSAL_COMMITTED) {
-        buf art = {0};
-        json_t *a = pipeline_get_version(p, stored->committed_version, pl_copy_bytes, &art) ==
-                            SVCR_OK
-                        ? jcs_parse(art.data, art.len, 0, NULL)
-                        : NULL;
-        buf_free(&art);
-        json_t *payload = json_object_get(a, "payload");
-        if (payload)
-            stored->ds->json = json_incref(payload);
-        json_decref(a);
-    }
-    if (!stored->ds->json) {
-        proposal_free(stored);
-        return SVCR_E_INTERNAL;
-    }
-    o = proposal_view_json(stored, hv, now);
-    proposal_free(stored);
-    return write_json(out, o);
-}
+/* A pending proposal's place in the listing order (acceptance time, then id). */
+typedef struct pending_key {
+    int64_t accepted_at_ms;
+    char id[PROPOSAL_ID_LEN + 1];
+    const proposal *pr; /* borrowed under the map's read lock */
+} pending_key;
 
 typedef struct pending_ctx {
-    json_t *arr;
-    uint64_t head_version;
-    int64_t now;
+    pending_key *keys;
+    size_t n;
 } pending_ctx;
 
-static void add_pending(void *vctx, proposal *pr)
+static void collect_pending(void *ctx, proposal *pr)
 {
-    pending_ctx *c = vctx;
-    if (proposal_effective_status(pr, c->head_version, c->now) != PROPOSAL_PENDING)
-        return;
+    pending_ctx *c = ctx;
+    pending_key *k = &c->keys[c->n++];
+    k->accepted_at_ms = pr->accepted_at_ms;
+    memcpy(k->id, pr->id, sizeof k->id);
+    k->pr = pr;
+}
+
+static json_t *pending_summary(const proposal *pr)
+{
     char acc[32], exp[32];
     rfc3339_format_ms(pr->accepted_at_ms, acc);
     rfc3339_format_ms(pr->expires_at_ms, exp);
-    json_array_append_new(c->arr, json_pack("{s:s, s:s, s:s, s:I, s:I, s:{s:I, s:I}, s:s, s:s}",
-                                            "proposal_id", pr->id, "status", "pending",
-                                            "payload_b3", pr->ds->b3, "version",
-                                            (json_int_t)pr->ds->version, "approvals",
-                                            (json_int_t)pr->n_approvals, "quorum", "m",
-                                            (json_int_t)pr->quorum_m, "n",
-                                            (json_int_t)pr->quorum_n, "accepted_at", acc,
-                                            "expires_at", exp));
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:{s:I, s:I}, s:s, s:s}", "proposal_id", pr->id,
+                     "status", "pending", "payload_b3", pr->ds->b3, "version",
+                     (json_int_t)pr->ds->version, "approvals", (json_int_t)pr->n_approvals,
+                     "quorum", "m", (json_int_t)pr->quorum_m, "n", (json_int_t)pr->quorum_n,
+                     "accepted_at", acc, "expires_at", exp);
 }
 
-static int cmp_summary(const void *a, const void *b)
+static int pending_key_cmp(const void *a, const void *b)
 {
-    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    return strcmp(json_string_value(json_object_get(x, "accepted_at")),
-                  json_string_value(json_object_get(y, "accepted_at")));
+    const pending_key *x = a, *y = b;
+    if (x->accepted_at_ms != y->accepted_at_ms)
+        return x->accepted_at_ms < y->accepted_at_ms ? -1 : 1;
+    return strcmp(x->id, y->id);
 }
 
-svcr_code pipeline_pending_json(pipeline *p, buf *out)
+int pipeline_pending_cursor_valid(const char *after)
 {
-    head_snap *h = head_cell_get(&p->head);
-    pending_ctx c = {json_array(), h->version, pl_now_ms(p)};
-    head_snap_release(h);
-    if (!c.arr)
-        return SVCR_E_INTERNAL;
+    const char *dot = strchr(after, '.');
+    if (!dot || dot == after || dot - after > 15 || !proposal_id_valid(dot + 1, strlen(dot + 1)))
+        return 0;
+    for (const char *d = after; d < dot; d++)
+        if (*d < '0' || *d > '9')
+            return 0;
+    return 1;
+}
+
+svcr_code pipeline_pending_json(pipeline *p, const char *after, size_t limit, buf *out)
+{
+    pending_key from = {0};
+    if (after) {
+        if (!pipeline_pending_cursor_valid(after))
+            return SVCR_E_MALFORMED;
+        from.accepted_at_ms = strtoll(after, NULL, 10);
+        snprintf(from.id, sizeof from.id, "%s", strchr(after, '.') + 1);
+    }
+    json_t *page = json_array();
+    char next[64] = "";
+    pending_ctx c = {0};
+    /* keys are collected and sorted under the read lock; only the page is rendered */
     pthread_rwlock_rdlock(&p->map_lock);
-    proposal_map_each(&p->map, add_pending, &c);
+    c.keys = calloc(p->map.len ? p->map.len : 1, sizeof *c.keys);
+    if (c.keys && page) {
+        proposal_map_each(&p->map, collect_pending, &c);
+        qsort(c.keys, c.n, sizeof *c.keys, pending_key_cmp);
+        size_t i = 0;
+        while (after && i < c.n && pending_key_cmp(&c.keys[i], &from) <= 0)
+            i++;
+        for (; i < c.n && json_array_size(page) < limit; i++)
+            json_array_append_new(page, pending_summary(c.keys[i].pr));
+        if (i < c.n && i > 0) /* more follow the page's last entry */
+            snprintf(next, sizeof next, "%lld.%s", (long long)c.keys[i - 1].accepted_at_ms,
+                     c.keys[i - 1].id);
+    }
     pthread_rwlock_unlock(&p->map_lock);
-    size_t n = json_array_size(c.arr);
-    json_t **items = calloc(n ? n : 1, sizeof *items);
-    json_t *sorted = json_array();
-    for (size_t i = 0; items && i < n; i++)
-        items[i] = json_array_get(c.arr, i);
-    if (items)
-        qsort(items, n, sizeof *items, cmp_summary);
-    for (size_t i = 0; items && sorted && i < n; i++)
-        json_array_append(sorted, items[i]);
-    free(items);
-    json_decref(c.arr);
-    return write_json(out, json_pack("{s:o}", "proposals", sorted ? sorted : json_array()));
+    int ok = c.keys && page;
+    free(c.keys);
+    if (!ok) {
+        json_decref(page);
+        return SVCR_E_INTERNAL;
+    }
+    json_t *o = json_pack("{s:o, s:o}", "proposals", page, "next",
+                          next[0] ? json_string(next) : json_null());
+    return write_json(out, o);
 }
 
 typedef struct audit_ctx {
@@ -222,8 +321,15 @@ void pipeline_get_status(pipeline *p, pipeline_status *out)
     out->queue_saturated = p->q_len >= p->q_cap;
     pthread_mutex_unlock(&p->q_mu);
     pthread_rwlock_rdlock(&p->map_lock);
-    out->pending_proposals = p->map.len;
+    map_usage u = {0};
+    proposal_map_usage(&p->map, NULL, &u);
     pthread_rwlock_unlock(&p->map_lock);
+    out->pending_proposals = u.count;
+    out->pending_bytes = u.bytes;
+    /* full: another proposal of the largest size a request may carry would not fit */
+    uint64_t refused_at = atomic_load(&p->pending_refused_at);
+    out->pending_full = u.count >= PENDING_PROPOSALS_MAX || u.bytes >= pl_pending_budget(p) ||
+                        (refused_at && (uint64_t)u.bytes + 1 >= refused_at);
     pthread_mutex_lock(&p->st_mu);
     out->frozen = p->frozen;
     out->storage_fault = p->storage_fault;
@@ -248,7 +354,7 @@ svcr_code pipeline_version_event(pipeline *p, uint64_t version, bus_event *out)
 {
     memset(out, 0, sizeof *out);
     buf art = {0};
-    svcr_code c = pipeline_get_version(p, version, pl_copy_bytes, &art);
+    svcr_code c = pipeline_get_version(p, version, pl_copy_bytes, &art, NULL);
     if (c != SVCR_OK) {
         buf_free(&art);
         return c;

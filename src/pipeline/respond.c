@@ -16,8 +16,7 @@ void result_ok(pipeline_result *r, int http_status, buf *body)
     memset(body, 0, sizeof *body);
 }
 
-int render_commit_body(buf *out, uint64_t version, const char *payload_b3,
-                       int64_t committed_at_ms)
+int render_commit_body(buf *out, uint64_t version, const char *payload_b3, int64_t committed_at_ms)
 {
     char ts[32];
     rfc3339_format_ms(committed_at_ms, ts);
@@ -55,7 +54,8 @@ svcr_code batch_write_gate(pipeline *p, batch *b, svcr_err *e)
     pthread_mutex_lock(&p->st_mu);
     int chain = p->chain_fault;
     pthread_mutex_unlock(&p->st_mu);
-    return gate(batch_frozen(b), batch_head(b)->governing != NULL, chain, e);
+    svcr_code c = gate(batch_frozen(b), batch_head(b)->governing != NULL, chain, e);
+    return c != SVCR_OK ? c : batch_probe_gate(b, e);
 }
 
 void finish_op(pipeline *p, batch *b, op *o, audit_entry *e, const svcr_err *rejection)
@@ -70,16 +70,51 @@ void finish_op(pipeline *p, batch *b, op *o, audit_entry *e, const svcr_err *rej
         result_error(&o->res, rejection);
     }
     batch_audit(p, b, e);
+    o->log_version = e->version;
+    snprintf(o->log_b3, sizeof o->log_b3, "%s", e->payload_b3 ? e->payload_b3 : "");
+}
+
+void op_log_outcome(const op *o, int stored, int abandoned)
+{
+    static const char *const names[] = {
+        [OP_PROPOSE] = "propose",     [OP_APPROVE] = "approve", [OP_COMMIT] = "commit",
+        [OP_SUPERSEDE] = "supersede", [OP_FREEZE] = "freeze",   [OP_THAW] = "thaw",
+    };
+    const char *name = o->kind == OP_AUDIT ? o->audit_event : names[o->kind];
+    /* an audit-only op carries a rejection already answered by the request thread */
+    const svcr_err *rej = o->kind == OP_AUDIT      ? &o->audit_err
+                          : o->res.code != SVCR_OK ? &o->res.err
+                                                   : NULL;
+    int status = o->kind == OP_AUDIT ? svcr_code_http_status(rej->code) : o->res.http_status;
+    const char *code = rej ? svcr_code_name(rej->code) : NULL;
+    const char *reason = rej ? rej->reason : NULL;
+    if (!rej && (o->kind == OP_FREEZE || o->kind == OP_THAW))
+        reason = o->reason;
+    char msg[160];
+    if (o->kind == OP_AUDIT)
+        snprintf(msg, sizeof msg, "rejected%s",
+                 stored ? "" : " (audit record not stored: storage fault)");
+    else if (abandoned) /* the caller has its answer already: Timeout; say what happened since */
+        snprintf(msg, sizeof msg, "answered Timeout; the operation then completed: %s%s",
+                 rej ? "rejected " : "accepted", rej ? code : "");
+    else
+        snprintf(msg, sizeof msg, "%s", rej ? "rejected" : "accepted");
+    if (abandoned && o->kind != OP_AUDIT) {
+        status = svcr_code_http_status(SVCR_E_TIMEOUT);
+        code = svcr_code_name(SVCR_E_TIMEOUT);
+        reason = "deadline";
+    }
     char event[48];
-    snprintf(event, sizeof event, "governance.%s", e->event ? e->event : "op");
+    snprintf(event, sizeof event, "governance.%s", name ? name : "op");
     log_fields f = {.event = event,
-                    .msg = e->accepted ? "accepted" : "rejected",
-                    .corr_id = e->corr_id,
-                    .err_code = rejection ? svcr_code_name(rejection->code) : NULL,
-                    .reason = e->reason,
-                    .proposal_id = e->proposal_id,
-                    .version = e->version,
-                    .payload_b3 = e->payload_b3,
+                    .msg = msg,
+                    .corr_id = o->corr_id,
+                    .status = status,
+                    .err_code = code,
+                    .reason = reason,
+                    .proposal_id = o->proposal_id[0] ? o->proposal_id : NULL,
+                    .version = stored ? o->log_version : 0, /* nothing is at a version unstored */
+                    .payload_b3 = o->log_b3[0] ? o->log_b3 : NULL,
                     .latency_ms = -1};
     log_emit(LOG_INFO, &f);
 }

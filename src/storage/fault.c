@@ -2,6 +2,10 @@
  * the low 32 (0xffffffff = forever). */
 #include "storage/fault.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
 void store_fault_set(store_fault_cell *cell, store_fault f, int count)
 {
     uint64_t v = 0;
@@ -23,5 +27,25 @@ store_fault store_fault_take(store_fault_cell *cell)
             next = count == 1 ? 0 : (uint64_t)kind << 32 | (uint32_t)(count - 1);
         if (atomic_compare_exchange_weak(cell, &cur, next))
             return kind;
+    }
+}
+
+void store_fault_describe(store_fault f, char *out, size_t cap)
+{
+    if (cap == 0)
+        return;
+    switch (f) {
+    case STORE_FAULT_WRITE:
+        snprintf(out, cap, "injected fault (write): %s", strerror(EIO));
+        break;
+    case STORE_FAULT_SYNC:
+        snprintf(out, cap, "injected fault (sync): fsync: %s", strerror(EIO));
+        break;
+    case STORE_FAULT_ENOSPC:
+        snprintf(out, cap, "injected fault (enospc): %s", strerror(ENOSPC));
+        break;
+    default:
+        out[0] = '\0';
+        break;
     }
 }

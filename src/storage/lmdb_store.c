@@ -1,4 +1,5 @@
 /* lmdb_store.c - the default storage backend: the store.h contract over LMDB (liblmdb 0.9). */
+#include "storage/dir_lock.h"
 #include "storage/fault.h"
 #include "storage/store.h"
 
@@ -39,8 +40,10 @@ typedef struct lm_store {
     atomic_int txn_open;       /* 1 while the one write txn exists */
     store_fault_cell fault;    /* armed fault: kind << 32 | (uint32_t)count */
     int read_only;
+    int lock_fd; /* the data directory's exclusive lock (read-write opens); -1: none */
     size_t key_max;
     char data_path[PATH_MAX]; /* <data_dir>/data.mdb, for size_bytes */
+    char write_err[160];      /* why the last write failed (writer thread only) */
 } lm_store;
 
 typedef enum lm_op_kind {
@@ -180,6 +183,19 @@ static int lm_resize(lm_store *s, uint64_t want)
 static store_fault lm_fault_take(lm_store *s)
 {
     return store_fault_take(&s->fault);
+}
+
+/* Notes why a write failed: `step` and the LMDB/errno text of rc (writer thread only). */
+static void lm_note_write_error(lm_store *s, const char *step, int rc)
+{
+    snprintf(s->write_err, sizeof s->write_err, "%s: %s", step, mdb_strerror(rc));
+}
+
+static void lm_last_write_error(store *base, char *out, size_t cap)
+{
+    lm_store *s = (lm_store *)base;
+    if (cap)
+        snprintf(out, cap, "%s", s->write_err);
 }
 
 static void lm_fault_arm(store *base, store_fault f, int count)
@@ -456,6 +472,7 @@ static int lm_txn_begin(store *base, store_txn **out)
         st = lm_status(rc);
     }
     if (st != STORE_OK) {
+        snprintf(s->write_err, sizeof s->write_err, "txn_begin: %s", store_status_str(st));
         free(t);
         atomic_store(&s->txn_open, 0);
         return st;
@@ -608,22 +625,31 @@ static int lm_write_once(lm_store *s, store_txn *t, store_fault fault, int *agai
     MDB_txn *w = NULL;
     uint64_t last_version = 0, last_seq = 0;
     int st = STORE_OK;
+    const char *step = "mdb_txn_begin";
     *again = 0;
     lm_rdlock(s);
     int rc = mdb_txn_begin(s->env, NULL, 0, &w);
     if (rc == 0) {
+        step = "mdb_cursor_get (stored tails)";
         rc = lm_last_key(w, s->hashes, &last_version);
         if (rc == 0)
             rc = lm_last_key(w, s->audit, &last_seq);
         /* The batch was validated against the tails seen at txn_begin; another writer (another
          * process on the same files) must not have moved them. */
-        if (rc == 0 && (last_version != t->base_version || last_seq != t->base_seq))
+        if (rc == 0 && (last_version != t->base_version || last_seq != t->base_seq)) {
             st = STORE_EINVAL;
+            snprintf(s->write_err, sizeof s->write_err,
+                     "the stored tails moved under the batch (another writer?)");
+        }
+        step = "mdb_put";
         for (size_t i = 0; rc == 0 && st == STORE_OK && i < t->n; i++)
             rc = lm_apply(s, w, t->ops[i]);
-        if (rc == 0 && st == STORE_OK && fault != STORE_FAULT_NONE)
+        if (rc == 0 && st == STORE_OK && fault != STORE_FAULT_NONE) {
             st = fault == STORE_FAULT_ENOSPC ? STORE_ENOSPC : STORE_EIO;
+            store_fault_describe(fault, s->write_err, sizeof s->write_err);
+        }
         if (rc == 0 && st == STORE_OK) {
+            step = "mdb_txn_commit";
             rc = mdb_txn_commit(w); /* frees w, also on failure */
             w = NULL;
         }
@@ -635,6 +661,8 @@ static int lm_write_once(lm_store *s, store_txn *t, store_fault fault, int *agai
         *again = rc;
         return STORE_OK;
     }
+    if (rc)
+        lm_note_write_error(s, step, rc);
     return rc ? lm_status(rc) : st;
 }
 
@@ -667,6 +695,10 @@ static int lm_txn_commit(store_txn *t)
         return STORE_EINVAL;
     lm_store *s = t->s;
     int st = t->err;
+    s->write_err[0] = '\0';
+    if (st)
+        snprintf(s->write_err, sizeof s->write_err, "the batch was refused before commit: %s",
+                 store_status_str(st));
     store_fault fault = st ? STORE_FAULT_NONE : lm_fault_take(s);
     for (int tries = 0; st == STORE_OK; tries++) {
         int again;
@@ -676,11 +708,16 @@ static int lm_txn_commit(store_txn *t)
         uint64_t want = again == MDB_MAP_FULL ? lm_next_map_size(s, t) : 0;
         if ((again == MDB_MAP_FULL && want == 0) || tries >= LM_GROW_TRIES) {
             st = STORE_ENOSPC;
+            snprintf(s->write_err, sizeof s->write_err,
+                     "the map cannot grow further (%llu bytes): %s",
+                     (unsigned long long)atomic_load(&s->map_size), mdb_strerror(MDB_MAP_FULL));
             break;
         }
         int rc = lm_resize(s, want);
-        if (rc)
+        if (rc) {
             st = lm_status(rc);
+            lm_note_write_error(s, "mdb_env_set_mapsize", rc);
+        }
     }
     lm_txn_free(t);
     return st;
@@ -726,6 +763,7 @@ static void lm_close(store *base)
     assert(atomic_load(&s->txn_open) == 0);
     if (s->env)
         mdb_env_close(s->env);
+    store_dir_unlock(s->lock_fd); /* after LMDB let go of the files */
     pthread_rwlock_destroy(&s->map_lock);
     free(s);
 }
@@ -822,6 +860,15 @@ static int lm_env_open(lm_store *s, const store_open_opts *o, char *errbuf, size
 {
     struct stat sb;
     int dead = 0;
+    long page = sysconf(_SC_PAGESIZE);
+    /* An existing data.mdb shorter than LMDB's two meta pages is damage (a failed restore, a
+     * disk that filled during a copy), never a registry to found anew: LMDB would initialise
+     * it and start at HEAD 0. Genesis happens only where data.mdb is absent. */
+    if (stat(s->data_path, &sb) == 0 && sb.st_size < 2 * (off_t)page)
+        return lm_err(errbuf, errcap, STORE_ECORRUPT,
+                      "storage: %s is %lld bytes, not a complete LMDB environment (truncated?); "
+                      "a registry is founded only where data.mdb is absent",
+                      s->data_path, (long long)sb.st_size);
     uint64_t map = o->map_size ? o->map_size : LM_DEFAULT_MAP_SIZE;
     if (map < LM_MIN_MAP_SIZE)
         map = LM_MIN_MAP_SIZE;
@@ -852,7 +899,18 @@ static int lm_env_open(lm_store *s, const store_open_opts *o, char *errbuf, size
                       o->data_dir, mdb_strerror(rc));
     mdb_reader_check(s->env, &dead); /* frees reader slots of crashed processes */
     MDB_envinfo info;
-    atomic_store(&s->map_size, mdb_env_info(s->env, &info) == 0 ? info.me_mapsize : map);
+    MDB_stat est;
+    int have_info = mdb_env_info(s->env, &info) == 0;
+    /* Pages past the end of the file would fault (SIGBUS) on first touch: a file shorter than
+     * its meta page says is truncated, and refused before anything reads it. */
+    if (have_info && mdb_env_stat(s->env, &est) == 0 && stat(s->data_path, &sb) == 0 &&
+        (uint64_t)sb.st_size < ((uint64_t)info.me_last_pgno + 1) * est.ms_psize)
+        return lm_err(errbuf, errcap, STORE_ECORRUPT,
+                      "storage: %s is %lld bytes but its meta page has %llu bytes in use: "
+                      "the file is truncated",
+                      s->data_path, (long long)sb.st_size,
+                      (unsigned long long)(((uint64_t)info.me_last_pgno + 1) * est.ms_psize));
+    atomic_store(&s->map_size, have_info ? info.me_mapsize : map);
     int kmax = mdb_env_get_maxkeysize(s->env);
     s->key_max = kmax > 0 && kmax < LM_KEY_MAX ? (size_t)kmax : LM_KEY_MAX;
     rc = lm_open_dbs(s);
@@ -865,8 +923,8 @@ static int lm_env_open(lm_store *s, const store_open_opts *o, char *errbuf, size
     return STORE_OK;
 }
 
-/* See store.h. Creates data_dir (0700) unless read_only; on failure nothing stays open and
- * errbuf says why. */
+/* See store.h. Creates data_dir (0700) and locks it unless read_only; on failure nothing stays
+ * open or locked and errbuf says why. */
 int store_lmdb_open(const store_open_opts *o, store **out, char *errbuf, size_t errcap)
 {
     if (errbuf && errcap)
@@ -880,11 +938,17 @@ int store_lmdb_open(const store_open_opts *o, store **out, char *errbuf, size_t 
         return lm_err(errbuf, errcap, STORE_ENOMEM, "storage: out of memory");
     s->base.ops = &lm_ops;
     s->read_only = o->read_only != 0;
+    s->lock_fd = -1;
     if (pthread_rwlock_init(&s->map_lock, NULL) != 0) {
         free(s);
         return lm_err(errbuf, errcap, STORE_ENOMEM, "storage: cannot create a lock");
     }
     int st = lm_prepare_dir(s, o->data_dir, errbuf, errcap);
+    /* One writer process per directory, locked before LMDB touches a file: a second server
+     * on the same store would serve HEADs its own committer never saw. Readers (verify-store)
+     * take no lock; LMDB's reader table makes them safe beside the writer. */
+    if (st == STORE_OK && !s->read_only)
+        st = store_dir_lock(o->data_dir, &s->lock_fd, errbuf, errcap);
     if (st == STORE_OK)
         st = lm_env_open(s, o, errbuf, errcap);
     if (st != STORE_OK) {
@@ -915,6 +979,7 @@ static const store_ops lm_ops = {
     .iter_audit = lm_iter_audit,
     .last_audit_seq = lm_last_audit_seq,
     .size_bytes = lm_size_bytes,
+    .last_write_error = lm_last_write_error,
     .fault_arm = lm_fault_arm,
     .drop_cache = lm_drop_cache,
     .close = lm_close,

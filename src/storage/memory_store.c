@@ -47,6 +47,7 @@ typedef struct mem_store {
     atomic_int txn_open;
     store_fault_cell fault; /* armed fault: kind << 32 | (uint32_t)count */
     int read_only;
+    char write_err[160]; /* why the last write failed (writer thread only) */
 } mem_store;
 
 typedef enum mem_op_kind {
@@ -156,6 +157,12 @@ static store_fault mem_fault_take(mem_store *s)
 static void mem_fault_arm(store *base, store_fault f, int count)
 {
     store_fault_set(&((mem_store *)base)->fault, f, count);
+}
+
+static void mem_last_write_error(store *base, char *out, size_t cap)
+{
+    if (cap)
+        snprintf(out, cap, "%s", ((mem_store *)base)->write_err);
 }
 
 /* --- reads ---------------------------------------------------------------------------------- */
@@ -303,6 +310,8 @@ static int mem_txn_begin(store *base, store_txn **out)
         return STORE_EINVAL;
     store_txn *t = calloc(1, sizeof *t);
     if (!t) {
+        snprintf(s->write_err, sizeof s->write_err, "txn_begin: %s",
+                 store_status_str(STORE_ENOMEM));
         atomic_store(&s->txn_open, 0);
         return STORE_ENOMEM;
     }
@@ -509,9 +518,12 @@ static int mem_txn_commit(store_txn *t)
         return STORE_EINVAL;
     mem_store *s = t->s;
     int st = t->err;
+    s->write_err[0] = '\0';
     store_fault fault = st ? STORE_FAULT_NONE : mem_fault_take(s);
-    if (fault != STORE_FAULT_NONE)
+    if (fault != STORE_FAULT_NONE) {
         st = fault == STORE_FAULT_ENOSPC ? STORE_ENOSPC : STORE_EIO;
+        store_fault_describe(fault, s->write_err, sizeof s->write_err);
+    }
     if (st == STORE_OK) {
         mem_wrlock(s);
         /* Single writer: nothing else can have moved the tails since txn_begin. */
@@ -521,6 +533,8 @@ static int mem_txn_commit(store_txn *t)
             mem_apply(s, t);
         mem_unlock(s);
     }
+    if (st != STORE_OK && !s->write_err[0])
+        snprintf(s->write_err, sizeof s->write_err, "commit: %s", store_status_str(st));
     mem_txn_free(t);
     return st;
 }
@@ -610,6 +624,7 @@ static const store_ops mem_ops = {
     .iter_audit = mem_iter_audit,
     .last_audit_seq = mem_last_audit_seq,
     .size_bytes = mem_size_bytes,
+    .last_write_error = mem_last_write_error,
     .fault_arm = mem_fault_arm,
     .drop_cache = mem_drop_cache,
     .close = mem_close,

@@ -19,6 +19,8 @@ const char *store_status_str(int status)
         return "out of memory";
     case STORE_EINVAL:
         return "invalid storage request";
+    case STORE_EBUSY:
+        return "the data directory is in use by another process";
     default:
         return "unknown storage status";
     }

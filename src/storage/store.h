@@ -14,26 +14,27 @@
 
 typedef enum store_status {
     STORE_OK = 0,
-    STORE_NOTFOUND = 1, /* the key does not exist (not an error) */
-    STORE_EIO = -1,     /* a write, sync or read failed (fault: the write plane must stop) */
-    STORE_ENOSPC = -2,  /* disk full */
+    STORE_NOTFOUND = 1,  /* the key does not exist (not an error) */
+    STORE_EIO = -1,      /* a write, sync or read failed (fault: the write plane must stop) */
+    STORE_ENOSPC = -2,   /* disk full */
     STORE_ECORRUPT = -3, /* stored bytes are inconsistent with the layout */
     STORE_ENOMEM = -4,
     STORE_EINVAL = -5, /* caller error: bad argument, a second write txn, wrong order */
+    STORE_EBUSY = -6,  /* open: another process holds the data directory (one writer each) */
 } store_status;
 
 /* HEAD as stored: version 0 means the empty (genesis) store. */
 typedef struct store_head {
     uint64_t version;
-    uint8_t payload_b3[32]; /* zeros at version 0 */
+    uint8_t payload_b3[32];  /* zeros at version 0 */
     int64_t committed_at_ms; /* Unix ms; 0 at version 0 */
 } store_head;
 
 /* What can be made to fail, for fault-injection tests (see store_fault_arm). */
 typedef enum store_fault {
     STORE_FAULT_NONE = 0,
-    STORE_FAULT_WRITE, /* the next write transaction fails while writing its records */
-    STORE_FAULT_SYNC,  /* the next commit fails at its durable sync (fsync) */
+    STORE_FAULT_WRITE,  /* the next write transaction fails while writing its records */
+    STORE_FAULT_SYNC,   /* the next commit fails at its durable sync (fsync) */
     STORE_FAULT_ENOSPC, /* the next commit fails as if the disk were full */
 } store_fault;
 
@@ -92,6 +93,13 @@ typedef struct store_ops {
     int (*last_audit_seq)(store *s, uint64_t *out);
     /* Bytes used by the store (file size for LMDB; approximate for memory). */
     int64_t (*size_bytes)(store *s);
+    /* Describes why the last txn_begin or txn_commit of this store failed, for the operator's
+     * log: the step and the system's error text ("mdb_txn_commit: No space left on device",
+     * "injected fault (enospc): No space left on device"). Never data, keys or paths of
+     * records. Empty after a successful commit. Call it from the writer thread only (the one
+     * that began and committed), right after the failure. Never fails; `out` always ends in a
+     * NUL when cap > 0. */
+    void (*last_write_error)(store *s, char *out, size_t cap);
 
     /* --- lifecycle --- */
     /* Arms a fault for the next `count` write transactions (count < 0: every one until re-armed;
@@ -111,14 +119,18 @@ struct store {
 };
 
 typedef struct store_open_opts {
-    const char *data_dir; /* LMDB: directory (created 0700 if missing) */
+    const char *data_dir; /* LMDB: directory (created 0700 if missing); a read-write open
+                             locks it for this process (<data_dir>/LOCK, DECISIONS D29) */
     int fsync;            /* 1: every commit is durable before it returns */
     int read_only;        /* open without the ability to write (verify-store) */
     uint64_t map_size;    /* LMDB initial map size in bytes; 0 = default; grows when full */
 } store_open_opts;
 
 /* Opens the LMDB backend. Returns STORE_OK and *out, or an error status with `errbuf` (may be
- * NULL) describing it; never leaves a half-open store. */
+ * NULL) describing it; never leaves a half-open store. A read-write open first takes the
+ * data directory's exclusive lock and holds it until close: STORE_EBUSY (errbuf names the
+ * directory and the holder's pid) when another process - or another open in this process -
+ * holds it. A read-only open takes no lock and may run beside the writer. */
 int store_lmdb_open(const store_open_opts *o, store **out, char *errbuf, size_t errcap);
 /* Opens the memory backend (amnesia): creates no file anywhere. */
 int store_memory_open(const store_open_opts *o, store **out, char *errbuf, size_t errcap);

@@ -2,8 +2,9 @@
 # Each script prints TAP lines ("ok - name" / "not ok - name") that scripts/run-tests.sh counts.
 
 SVCR_ROOT="${SVCR_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-SVCR="$SVCR_ROOT/build/svcr"
-REGISTRY="$SVCR_ROOT/build/svc-registry"
+# SVCR_CLI / SVCR_REGISTRY_BIN point the scripts at other binaries (another build directory).
+SVCR="${SVCR_CLI:-$SVCR_ROOT/build/svcr}"
+REGISTRY="${SVCR_REGISTRY_BIN:-$SVCR_ROOT/build/svc-registry}"
 VECTORS="${SVCR_VECTORS_DIR:-$SVCR_ROOT/../shared/vectors}"
 _tap_fail=0
 

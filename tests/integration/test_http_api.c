@@ -15,25 +15,6 @@
 #include "crypto/b3.h"
 #include "interop/ulid.h"
 
-static int setup(void **state)
-{
-    srv *s = calloc(1, sizeof *s);
-    srv_prepare(s, 3, 2);
-    srv_start(s, NULL);
-    *state = s;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    srv *s = *state;
-    int st = srv_stop(s);
-    srv_cleanup(s);
-    free(s);
-    assert_int_equal(st, 0); /* SIGTERM → clean exit 0 */
-    return 0;
-}
-
 /* Proposes HEAD+1 (extra services), returns id and b3. */
 static void propose(srv *s, char id[27], char b3[68], int extra, long *status)
 {
@@ -99,9 +80,8 @@ static void test_read_endpoints_answer_their_contract(void **state)
     assert_int_equal(http_get(s, "/version", &r), 0);
     assert_int_equal(r.status, 200);
     assert_string_equal(json_string_value(json_object_get(r.json, "service")), "svc-registry");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "schema"),
-                                                          "registry")),
-                        "1.0.0");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(r.json, "schema"), "registry")), "1.0.0");
     assert_true(json_is_array(json_object_get(r.json, "deprecations")));
     char h[128];
     assert_int_equal(http_header(&r, "Content-Type", h, sizeof h), 0);
@@ -125,13 +105,14 @@ static void test_read_endpoints_answer_their_contract(void **state)
     assert_true(json_is_null(json_object_get(r.json, "committed_at")));
     http_resp_free(&r);
     assert_int_equal(http_get(s, "/metrics", &r), 0);
-    const char *series[] = {"http_requests_total", "request_latency_seconds_bucket",
-                            "inflight_requests", "rejected_total", "bus_lagged_total",
-                            "bus_overflow_dropped_total", "registry_updates_total",
-                            "registry_pending_proposals", "registry_head_version",
-                            "registry_signers", "commit_cas_fail_total", "commit_latency_seconds",
-                            "approval_verify_total", "registry_recoveries_total",
-                            "registry_storage_bytes", "registry_checkpoint_age_seconds",
+    const char *series[] = {"http_requests_total",        "request_latency_seconds_bucket",
+                            "inflight_requests",          "rejected_total",
+                            "bus_lagged_total",           "bus_overflow_dropped_total",
+                            "registry_updates_total",     "registry_pending_proposals",
+                            "registry_head_version",      "registry_signers",
+                            "commit_cas_fail_total",      "commit_latency_seconds",
+                            "approval_verify_total",      "registry_recoveries_total",
+                            "registry_storage_bytes",     "registry_checkpoint_age_seconds",
                             "audit_chain_verify_seconds", "registry_reload_success_total",
                             "registry_reload_fail_total", "sse_clients"};
     for (size_t i = 0; i < sizeof series / sizeof *series; i++)
@@ -140,7 +121,7 @@ static void test_read_endpoints_answer_their_contract(void **state)
     assert_non_null(strstr(r.body.data, "route=\"/healthz\""));
     http_resp_free(&r);
     assert_int_equal(http_get(s, "/registry/proposals", &r), 0);
-    assert_string_equal(r.body.data, "{\"proposals\":[]}");
+    assert_string_equal(r.body.data, "{\"next\":null,\"proposals\":[]}");
     http_resp_free(&r);
     assert_int_equal(http_do(s, "HEAD", "/registry/head", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
@@ -251,9 +232,8 @@ static void test_full_flow_propose_approve_commit_and_read_back(void **state)
     assert_int_equal(http_get(s, path, &r), 0);
     assert_string_equal(json_string_value(json_object_get(r.json, "status")), "committed");
     /* the committed proposal still shows its payload (read from the version's artifact) */
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(r.json, "payload"),
-                                                        "version")),
-                     1);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(r.json, "payload"), "version")), 1);
     assert_string_equal(json_string_value(json_object_get(r.json, "payload_b3")), b3);
     assert_int_equal(json_array_size(json_object_get(r.json, "approvals")), 2);
     http_resp_free(&r);
@@ -265,9 +245,8 @@ static void test_full_flow_propose_approve_commit_and_read_back(void **state)
                         "rejected");
     assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 2), "err_code")),
                         "QuorumFailed");
-    assert_string_equal(
-        json_string_value(json_object_get(json_array_get(recs, 1), "prev")),
-        json_string_value(json_object_get(json_array_get(recs, 0), "hash")));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 1), "prev")),
+                        json_string_value(json_object_get(json_array_get(recs, 0), "hash")));
     http_resp_free(&r);
     assert_int_equal(http_get(s, "/registry/audit?limit=0", &r), 0);
     assert_int_equal(r.status, 400);
@@ -277,8 +256,9 @@ static void test_full_flow_propose_approve_commit_and_read_back(void **state)
 static void test_capability_matrix(void **state)
 {
     srv *s = *state;
-    char *payload = fx_payload_json(1, "b3:0000000000000000000000000000000000000000000000000000000000000000",
-                                    &s->gov, 0, NULL, NULL);
+    char *payload =
+        fx_payload_json(1, "b3:0000000000000000000000000000000000000000000000000000000000000000",
+                        &s->gov, 0, NULL, NULL);
     char *body = fx_propose_body(payload);
     http_resp r;
     struct {
@@ -350,7 +330,8 @@ static void test_capability_matrix(void **state)
     /* a key the server does not know */
     auth_keys *other = NULL;
     char err[128];
-    const char *okeys = "{\"keys\":[{\"id\":\"k1\",\"secret\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"}]}";
+    const char *okeys =
+        "{\"keys\":[{\"id\":\"k1\",\"secret\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"}]}";
     assert_int_equal(auth_keys_parse(okeys, strlen(okeys), &other, err, sizeof err), 0);
     const char *sc[] = {"registry:propose"};
     char *forged = NULL;
@@ -399,8 +380,8 @@ static void test_body_limits_media_type_and_malformed_json(void **state)
     assert_int_equal(r.status, 415);
     http_resp_free(&r);
     const char *h4[] = {"Content-Type: Application/JSON; charset=utf-8", auth, NULL};
-    const char *bad[] = {"{", "{\"payload\":{},\"payload\":{}}", "{\"payload\":{\"version\":\"1\"}}",
-                         "{\"payload\":{},\"extra\":1}"};
+    const char *bad[] = {"{", "{\"payload\":{},\"payload\":{}}",
+                         "{\"payload\":{\"version\":\"1\"}}", "{\"payload\":{},\"extra\":1}"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         assert_int_equal(http_do(s, "POST", "/registry/proposals", h4, bad[i], strlen(bad[i]), &r),
                          0);
@@ -439,14 +420,16 @@ static void test_freeze_thaw_and_readiness(void **state)
     propose(s, id, b3, 0, &st);
     assert_int_equal(st, 503);
     char *tok = srv_token(s, "registry:propose", 600, NULL, NULL);
-    char *payload = fx_payload_json(1, "b3:0000000000000000000000000000000000000000000000000000000000000000",
-                                    &s->gov, 0, NULL, NULL);
+    char *payload =
+        fx_payload_json(1, "b3:0000000000000000000000000000000000000000000000000000000000000000",
+                        &s->gov, 0, NULL, NULL);
     char *body = fx_propose_body(payload);
     assert_int_equal(http_post(s, "/registry/proposals", tok, body, &r), 0);
     assert_string_equal(http_err_code(&r), "NotReady");
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(json_object_get(r.json, "error"), "details"), "reason")),
-                        "maintenance");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(r.json, "error"), "details"), "reason")),
+        "maintenance");
     char h[64];
     assert_int_equal(http_header(&r, "Retry-After", h, sizeof h), 0);
     http_resp_free(&r);
@@ -516,7 +499,7 @@ static void test_rate_limits_answer_429_busy(void **state)
         }
         http_resp_free(&r);
     }
-    assert_true(busy >= 6);       /* burst of ~3 then refused */
+    assert_true(busy >= 6); /* burst of ~3 then refused */
     assert_true(ok_or_other >= 2);
     int read_busy = 0, probe_busy = 0;
     for (int i = 0; i < 60; i++) {
@@ -536,19 +519,22 @@ static void test_rate_limits_answer_429_busy(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_read_endpoints_answer_their_contract, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_read_endpoints_answer_their_contract,
+                                        srv_setup_started, srv_teardown_exit_0),
         cmocka_unit_test_setup_teardown(test_unknown_path_404_and_wrong_method_405_with_allow,
-                                        setup, teardown),
+                                        srv_setup_started, srv_teardown_exit_0),
         cmocka_unit_test_setup_teardown(test_full_flow_propose_approve_commit_and_read_back,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_capability_matrix, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_body_limits_media_type_and_malformed_json, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_freeze_thaw_and_readiness, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_restart_keeps_history_and_becomes_ready, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_rate_limits_answer_429_busy, setup, teardown),
+                                        srv_setup_started, srv_teardown_exit_0),
+        cmocka_unit_test_setup_teardown(test_capability_matrix, srv_setup_started,
+                                        srv_teardown_exit_0),
+        cmocka_unit_test_setup_teardown(test_body_limits_media_type_and_malformed_json,
+                                        srv_setup_started, srv_teardown_exit_0),
+        cmocka_unit_test_setup_teardown(test_freeze_thaw_and_readiness, srv_setup_started,
+                                        srv_teardown_exit_0),
+        cmocka_unit_test_setup_teardown(test_restart_keeps_history_and_becomes_ready,
+                                        srv_setup_started, srv_teardown_exit_0),
+        cmocka_unit_test_setup_teardown(test_rate_limits_answer_429_busy, srv_setup_started,
+                                        srv_teardown_exit_0),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

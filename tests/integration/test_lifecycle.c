@@ -19,7 +19,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +26,7 @@
 #include <curl/curl.h>
 
 #include "helpers/harness.h"
+#include "helpers/raw.h"
 #include "http/routes.h"
 #include "interop/ulid.h"
 
@@ -36,45 +36,6 @@
 
 /* ---------------------------------------------------------------------------------------- */
 /* small utilities                                                                            */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    buf b = {0};
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_append(&b, chunk, n);
-    fclose(f);
-    buf_putc(&b, '\0');
-    return buf_steal(&b, NULL);
-}
-
-static void write_text(const char *path, const char *text, mode_t mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-    assert_true(fd >= 0);
-    size_t n = strlen(text);
-    assert_int_equal(write(fd, text, n), (ssize_t)n);
-    assert_int_equal(fchmod(fd, mode), 0);
-    close(fd);
-}
 
 /* Entries of a directory other than . and .. (-1 if it cannot be opened). */
 static int dir_entries(const char *path)
@@ -96,81 +57,6 @@ static int on_tmpfs(const char *path)
     return statfs(path, &fs) == 0 && (unsigned long)fs.f_type == TMPFS_MAGIC_NUMBER;
 }
 
-/* Waits up to timeout_s for pid to exit; returns its exit status (128 + signal if killed by
- * one), or -1 on timeout (the process is then left running). */
-static int wait_exit(pid_t pid, double timeout_s)
-{
-    double end = now_s() + timeout_s;
-    for (;;) {
-        int st;
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        if (now_s() > end)
-            return -1;
-        sleep_ms(10);
-    }
-}
-
-/* Runs argv (argv[0] is the program) to completion with stdout+stderr captured in out; returns
- * the exit status. Fails the test if it runs longer than timeout_s. */
-static int run_to_exit(const char *const *argv, buf *out, double timeout_s)
-{
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(p[1], STDOUT_FILENO);
-        dup2(p[1], STDERR_FILENO);
-        close(p[0]);
-        close(p[1]);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(p[1]);
-    double end = now_s() + timeout_s;
-    for (;;) {
-        struct pollfd pf = {.fd = p[0], .events = POLLIN};
-        int left = (int)((end - now_s()) * 1000);
-        if (left <= 0)
-            break;
-        if (poll(&pf, 1, left) <= 0)
-            continue;
-        char tmp[4096];
-        ssize_t n = read(p[0], tmp, sizeof tmp);
-        if (n <= 0)
-            break;
-        buf_append(out, tmp, (size_t)n);
-    }
-    close(p[0]);
-    buf_putc(out, '\0');
-    int st = wait_exit(pid, end - now_s() > 0.5 ? end - now_s() : 0.5);
-    if (st < 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        fail_msg("%s did not exit within %.0f s; output: %s", argv[0], timeout_s, out->data);
-    }
-    return st;
-}
-
-/* The svcr CLI next to the server under test (build/san/svcr beside build/san/svc-registry),
- * else $SVCR_ROOT/build/svcr. */
-static const char *svcr_cli(void)
-{
-    static char path[1100];
-    const char *bin = srv_bin();
-    const char *slash = strrchr(bin, '/');
-    if (slash) {
-        snprintf(path, sizeof path, "%.*s/svcr", (int)(slash - bin), bin);
-        if (access(path, X_OK) == 0)
-            return path;
-    }
-    const char *root = getenv("SVCR_ROOT");
-    snprintf(path, sizeof path, "%s/build/svcr", root && *root ? root : ".");
-    return path;
-}
-
 /* ---------------------------------------------------------------------------------------- */
 /* raw HTTP over a socket: exact timing, streams, HEAD without libcurl's opinions            */
 
@@ -183,98 +69,6 @@ typedef struct raw_result {
                                        after the answer (or the close) was read */
     buf data;                       /* the whole response, headers included, NUL-terminated */
 } raw_result;
-
-static int raw_connect(unsigned port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static int raw_send(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Appends what the peer sends until it closes (0), resets (-1) or timeout_s passes (-2). */
-static int raw_read_all(int fd, buf *out, double timeout_s)
-{
-    double end = now_s() + timeout_s;
-    for (;;) {
-        int left = (int)((end - now_s()) * 1000);
-        if (left <= 0)
-            return -2;
-        struct pollfd pf = {.fd = fd, .events = POLLIN};
-        int pr = poll(&pf, 1, left);
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr <= 0)
-            continue;
-        char tmp[16384];
-        ssize_t n = recv(fd, tmp, sizeof tmp, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        if (n == 0)
-            return 0;
-        buf_append(out, tmp, (size_t)n);
-    }
-}
-
-static const char *raw_body(const buf *b)
-{
-    const char *p = b->data ? strstr(b->data, "\r\n\r\n") : NULL;
-    return p ? p + 4 : NULL;
-}
-
-static int raw_status(const buf *b)
-{
-    int st = 0;
-    if (!b->data || sscanf(b->data, "HTTP/1.%*d %d", &st) != 1)
-        return 0;
-    return st;
-}
-
-/* A response header of a raw response (case-insensitive name); 0 or -1. */
-static int raw_header(const buf *b, const char *name, char *out, size_t cap)
-{
-    const char *end = raw_body(b);
-    size_t n = strlen(name);
-    const char *p = b->data ? strstr(b->data, "\r\n") : NULL;
-    while (p && end && p + 2 < end) {
-        p += 2;
-        const char *eol = strstr(p, "\r\n");
-        if (!eol)
-            break;
-        if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
-            const char *v = p + n + 1;
-            while (*v == ' ')
-                v++;
-            snprintf(out, cap, "%.*s", (int)(eol - v), v);
-            return 0;
-        }
-        p = eol;
-    }
-    return -1;
-}
 
 /* One request on a fresh connection (Connection: close). `extra_headers` are full lines with
  * CRLF; body may be NULL. The caller frees the returned text. */
@@ -358,21 +152,11 @@ static int raw_read_response(int fd, buf *out, double timeout_s)
 /* /dev/shm directory of the tmpfs amnesia case, removed by teardown ("" if none). */
 static char shm_dir[64];
 
-static int setup(void **state)
-{
-    srv *s = calloc(1, sizeof *s);
-    assert_non_null(s);
-    srv_prepare(s, 3, 2);
-    *state = s;
-    return 0;
-}
-
 /* Stops the server if it still runs (exit status 0 expected), removes everything. */
 static int teardown(void **state)
 {
     srv *s = *state;
-    int st = srv_stop(s);
-    srv_cleanup(s);
+    int st = srv_finish(s);
     free(s);
     if (shm_dir[0]) {
         fx_rmrf(shm_dir);
@@ -380,45 +164,6 @@ static int teardown(void **state)
     }
     assert_int_equal(st, 0);
     return 0;
-}
-
-/* The value of one exact series ("name" or "name{labels}") on /metrics of `port`, -1 if absent. */
-static long long metric_on(const srv *s, unsigned port, const char *series)
-{
-    srv m = *s;
-    m.port = port;
-    http_resp r;
-    if (http_get(&m, "/metrics", &r) != 0 || !r.body.data) {
-        http_resp_free(&r);
-        return -1;
-    }
-    long long v = -1;
-    size_t n = strlen(series);
-    for (const char *p = r.body.data; p && *p;) {
-        if (strncmp(p, series, n) == 0 && p[n] == ' ') {
-            v = strtoll(p + n + 1, NULL, 10);
-            break;
-        }
-        p = strchr(p, '\n');
-        p = p ? p + 1 : NULL;
-    }
-    http_resp_free(&r);
-    return v;
-}
-
-static long long metric(const srv *s, const char *series)
-{
-    return metric_on(s, s->port, series);
-}
-
-/* Polls until the series reaches at least `want`; returns the last value seen. */
-static long long wait_metric(const srv *s, const char *series, long long want, double timeout_s)
-{
-    double end = now_s() + timeout_s;
-    long long v;
-    while ((v = metric(s, series)) < want && now_s() < end)
-        sleep_ms(20);
-    return v;
 }
 
 static const char *err_reason(const http_resp *r)
@@ -441,7 +186,7 @@ static int json_array_has(const json_t *arr, const char *s)
  * and prints the CLI's line when it is not 0. */
 static int verify_store(const srv *s)
 {
-    const char *argv[] = {svcr_cli(), "verify-store", s->data_dir, NULL};
+    const char *argv[] = {srv_cli_bin(), "verify-store", s->data_dir, NULL};
     buf out = {0};
     int st = run_to_exit(argv, &out, 30);
     if (st != 0)
@@ -966,7 +711,7 @@ static void test_a_failed_sync_fails_one_write_then_the_write_plane_recovers(voi
     assert_int_equal(metric(s, "registry_recoveries_total{kind=\"storage_fault\"}"), 1);
     /* nothing of the failed write was applied */
     assert_int_equal(http_get(s, "/registry/proposals", &r), 0);
-    assert_string_equal(r.body.data, "{\"proposals\":[]}");
+    assert_string_equal(r.body.data, "{\"next\":null,\"proposals\":[]}");
     http_resp_free(&r);
     /* the next write goes through and readiness comes back */
     assert_int_equal(http_post(s, "/registry/proposals", tok, body, &r), 0);
@@ -1199,15 +944,10 @@ static void test_amnesia_refuses_a_data_dir_not_on_tmpfs(void **state)
     if (on_tmpfs(s->dir)) {
         print_message("# %s is on tmpfs here: the refusal cannot be shown\n", s->dir);
     } else {
-        char bind[64];
-        snprintf(bind, sizeof bind, "127.0.0.1:%u", srv_free_port());
-        const char *argv[] = {srv_bin(),        "--bind",      bind,
-                              "--data-dir",     s->data_dir,   "--trust-roots",
-                              s->roots_path,    "--root-keys", s->keys_path,
-                              "--storage-kind", "lmdb",        "--amnesia-enabled",
-                              "true",           NULL};
+        const char *extra[] = {"--storage-kind", "lmdb", "--amnesia-enabled", "true", NULL};
+        srv_run run = {.extra = extra};
         buf out = {0};
-        assert_int_equal(run_to_exit(argv, &out, 20), 2);
+        assert_int_equal(srv_run_to_exit(s, &run, &out, 20), 2);
         if (!strstr(out.data, "amnesia"))
             fail_msg("the refusal does not name amnesia: %s", out.data);
         buf_free(&out);
@@ -1390,17 +1130,9 @@ static void test_log_format_text_writes_plain_lines(void **state)
 static void expect_exit_2(const srv *s, const char *const *extra, const char *root_keys,
                           const char *must_name)
 {
-    char bind[64];
-    snprintf(bind, sizeof bind, "127.0.0.1:%u", srv_free_port());
-    const char *argv[32] = {srv_bin(),     "--bind",      bind,
-                            "--data-dir",  s->data_dir,   "--trust-roots",
-                            s->roots_path, "--root-keys", root_keys ? root_keys : s->keys_path};
-    int n = 9;
-    for (int i = 0; extra && extra[i] && n < 30; i++)
-        argv[n++] = extra[i];
-    argv[n] = NULL;
+    srv_run run = {.keys_path = root_keys, .extra = extra};
     buf out = {0};
-    int st = run_to_exit(argv, &out, 20);
+    int st = srv_run_to_exit(s, &run, &out, 20);
     if (st != 2 || !strstr(out.data, must_name))
         fail_msg("expected exit 2 naming %s, got %d: %s", must_name, st, out.data);
     buf_free(&out);
@@ -1424,7 +1156,7 @@ static void test_config_errors_stop_the_start_with_status_2(void **state)
     /* and with the right pin it starts */
     char roots_b3[128];
     {
-        const char *argv[] = {svcr_cli(), "payload-b3", s->roots_path, NULL};
+        const char *argv[] = {srv_cli_bin(), "payload-b3", s->roots_path, NULL};
         buf out = {0};
         assert_int_equal(run_to_exit(argv, &out, 10), 0);
         snprintf(roots_b3, sizeof roots_b3, "%.67s", out.data);
@@ -1465,10 +1197,10 @@ static void concrete_paths(const char *id, char paths[RT_COUNT][96])
 
 static void compare_head_with_get(const srv *s, const char *path)
 {
-    int stream = strcmp(path, "/registry/stream") == 0;
+    int is_stream = strcmp(path, "/registry/stream") == 0;
     raw_result g, h;
-    raw_get(s, "GET", path, NULL, stream ? 0.5 : 10, &g);
-    raw_get(s, "HEAD", path, NULL, stream ? 0.5 : 10, &h);
+    raw_get(s, "GET", path, NULL, is_stream ? 0.5 : 10, &g);
+    raw_get(s, "HEAD", path, NULL, is_stream ? 0.5 : 10, &h);
     if (g.status != h.status || !g.status)
         fail_msg("%s: GET %d, HEAD %d", path, g.status, h.status);
     const char *names[] = {"Content-Type", "Cache-Control", "ETag", "Allow", "Retry-After"};
@@ -1481,7 +1213,7 @@ static void compare_head_with_get(const srv *s, const char *path)
                      gh ? " (absent)" : "", hv, hh ? " (absent)" : "");
     }
     char cl[32];
-    if (!stream && strcmp(path, "/metrics") != 0 &&
+    if (!is_stream && strcmp(path, "/metrics") != 0 &&
         raw_header(&g.data, "Content-Length", cl, sizeof cl) == 0) {
         char hl[32] = "";
         raw_header(&h.data, "Content-Length", hl, sizeof hl);
@@ -1602,31 +1334,33 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_ALL);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_sigterm_drains_in_flight_requests, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_sigterm_during_concurrent_writes_loses_no_acknowledged_write, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_a_failed_sync_fails_one_write_then_the_write_plane_recovers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_full_disk_fails_every_write_while_reads_keep_serving,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sighup_reloads_limits_and_refuses_a_changed_bind_addr,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_metrics_addr_serves_only_metrics, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_amnesia_with_memory_storage_leaves_no_file, setup,
+        cmocka_unit_test_setup_teardown(test_sigterm_drains_in_flight_requests, srv_setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_amnesia_refuses_a_data_dir_not_on_tmpfs, setup,
+        cmocka_unit_test_setup_teardown(
+            test_sigterm_during_concurrent_writes_loses_no_acknowledged_write, srv_setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_failed_sync_fails_one_write_then_the_write_plane_recovers, srv_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_full_disk_fails_every_write_while_reads_keep_serving,
+                                        srv_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sighup_reloads_limits_and_refuses_a_changed_bind_addr,
+                                        srv_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_addr_serves_only_metrics, srv_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_amnesia_with_memory_storage_leaves_no_file, srv_setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_amnesia_refuses_a_data_dir_not_on_tmpfs, srv_setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_logs_are_json_lines_with_request_fields_and_no_token,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_log_format_text_writes_plain_lines, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_config_errors_stop_the_start_with_status_2, setup,
+                                        srv_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_format_text_writes_plain_lines, srv_setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_config_errors_stop_the_start_with_status_2, srv_setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
-            test_head_answers_like_get_and_other_methods_get_405_with_allow, setup, teardown),
+            test_head_answers_like_get_and_other_methods_get_405_with_allow, srv_setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_answer_carries_x_corr_id_304_and_sse_included,
-                                        setup, teardown),
+                                        srv_setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_waits_for_a_request_whose_headers_are_arriving,
-                                        setup, teardown),
+                                        srv_setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

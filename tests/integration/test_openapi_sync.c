@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "helpers/raw.h"
 #include "http/routes.h"
 #include "interop/buf.h"
 #include "interop/error.h"
@@ -196,17 +197,10 @@ static char *read_spec_text(void)
     const char *root = getenv("SVCR_ROOT");
     char path[1024];
     snprintf(path, sizeof path, "%s/docs/openapi/registry.yaml", root && *root ? root : ".");
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s (set SVCR_ROOT to the repository)", path);
-    buf b = {0};
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        assert_int_equal(buf_append(&b, chunk, n), 0);
-    fclose(f);
-    assert_int_equal(buf_putc(&b, '\0'), 0);
-    return buf_steal(&b, NULL);
+    char *text = slurp(path);
+    if (!text)
+        fail_msg("cannot read %s (set SVCR_ROOT to the repository)", path);
+    return text;
 }
 
 static int setup(void **state)

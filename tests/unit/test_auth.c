@@ -1074,6 +1074,24 @@ static void test_auth_keys_load_refuses_group_or_other_access(void **state)
     }
 }
 
+static void test_auth_keys_load_refuses_a_file_over_the_cap_and_a_fifo(void **state)
+{
+    (void)state;
+    char err[256];
+    auth_keys *k = NULL;
+    const char *p = temp_keys_file("{}", 0600);
+    assert_int_equal(truncate(p, (off_t)1 << 30), 0); /* sparse: the cap is checked, not read */
+    assert_int_equal(auth_keys_load(p, &k, err, sizeof err), -1);
+    assert_null(k);
+    assert_non_null(strstr(err, p));
+    assert_non_null(strstr(err, "over the 1048576-byte cap"));
+    unlink(p);
+    assert_int_equal(mkfifo(p, 0600), 0); /* refused at once, not waited on */
+    assert_int_equal(auth_keys_load(p, &k, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a regular file"));
+    unlink(p);
+}
+
 static void test_auth_keys_load_reports_missing_directories_and_bad_content(void **state)
 {
     (void)state;
@@ -1188,6 +1206,7 @@ int main(void)
         cmocka_unit_test(test_auth_keys_parse_refuses_bad_files),
         cmocka_unit_test(test_auth_keys_parse_accepts_long_secrets_and_many_keys),
         cmocka_unit_test(test_auth_keys_load_refuses_group_or_other_access),
+        cmocka_unit_test(test_auth_keys_load_refuses_a_file_over_the_cap_and_a_fifo),
         cmocka_unit_test(test_auth_keys_load_reports_missing_directories_and_bad_content),
         cmocka_unit_test(test_auth_mint_refuses_bad_arguments),
         cmocka_unit_test(test_auth_inspect_lists_caveats_without_signature),

@@ -940,8 +940,9 @@ static void test_validation_errors_name_the_key(void **state)
         {{"--bootstrap-trust-roots-hash", b3up}, "bootstrap.trust_roots_hash: must be"},
         {{"--bootstrap-trust-roots-hash", b3ok}, "bootstrap.trust_roots_hash: set without"},
         {{"--trust-roots", "/nonexistent/roots.json"},
-         "bootstrap.trust_roots_path: cannot use \"/nonexistent/roots.json\""},
-        {{"--root-keys", "/nonexistent/keys.json"}, "auth.root_keys_path: cannot use"},
+         "bootstrap.trust_roots_path: /nonexistent/roots.json: No such file"},
+        {{"--root-keys", "/nonexistent/keys.json"},
+         "auth.root_keys_path: /nonexistent/keys.json: No such file"},
         {{"--otel-exporter", "otlp"}, "otel.endpoint: an http:// or https:// URL is required"},
         {{"--otel-exporter", "otlp", "--otel-endpoint", "grpc://x"}, "otel.endpoint:"},
         {{"--uds-path", longpath}, "uds.path: too long for a Unix socket"},
@@ -1102,13 +1103,13 @@ static void test_tls_needs_existing_files_and_a_private_key(void **state)
                                    "--tls-key-path", key),
                               NOARGS, c, NULL, err, sizeof err),
                      CFG_ERR_INVALID);
-    assert_contains(err, "tls.cert_path: cannot use \"/nonexistent.pem\"");
+    assert_contains(err, "tls.cert_path: /nonexistent.pem: No such file");
     assert_int_equal(
         run_load(ARGS("--tls-enabled", "true", "--tls-cert-path", tmpdir, "--tls-key-path", key),
                  NOARGS, c, NULL, err, sizeof err),
         CFG_ERR_INVALID);
     assert_contains(err, "tls.cert_path:");
-    assert_contains(err, "is not a regular file");
+    assert_contains(err, "not a regular file");
     assert_int_equal(run_load(ARGS("--tls-enabled", "true", "--tls-cert-path", cert), NOARGS, c,
                               NULL, err, sizeof err),
                      CFG_ERR_INVALID);
@@ -1116,6 +1117,74 @@ static void test_tls_needs_existing_files_and_a_private_key(void **state)
     /* Disabled TLS ignores the files. */
     assert_int_equal(
         run_load(ARGS("--tls-key-path", "/nonexistent"), NOARGS, c, NULL, err, sizeof err), 0);
+    free(c);
+}
+
+/* The files the registry trusts (config, trust roots, root keys) go through one reader: a
+ * size cap, a regular file, and nobody but the owner able to change them. */
+static void test_trusted_files_writable_by_group_or_other_are_refused(void **state)
+{
+    (void)state;
+    char roots[512], keys[512], conf[512], err[1024];
+    put_file(roots, sizeof roots, "roots-perm.json", "{}", 0644);
+    put_file(keys, sizeof keys, "keys-perm.json", "{}", 0600);
+    put_file(conf, sizeof conf, "perm.toml", "max_conns = 64\n", 0644);
+    svcr_config *c = new_cfg();
+    assert_int_equal(run_load(ARGS("--trust-roots", roots, "--root-keys", keys, "--config", conf),
+                              NOARGS, c, NULL, err, sizeof err),
+                     0);
+    const mode_t writable[] = {0666, 0620, 0602, 0664, 0646};
+    for (size_t i = 0; i < sizeof writable / sizeof writable[0]; i++) {
+        assert_int_equal(chmod(roots, writable[i]), 0);
+        if (run_load(ARGS("--trust-roots", roots), NOARGS, c, NULL, err, sizeof err) == 0)
+            fail_msg("trust roots of mode %04o accepted", (unsigned)writable[i]);
+        assert_contains(err, "bootstrap.trust_roots_path: ");
+        assert_contains(err, roots);
+        assert_contains(err, "chmod go-w");
+        assert_int_equal(chmod(keys, writable[i]), 0);
+        if (run_load(ARGS("--root-keys", keys), NOARGS, c, NULL, err, sizeof err) == 0)
+            fail_msg("root keys of mode %04o accepted", (unsigned)writable[i]);
+        assert_contains(err, "auth.root_keys_path: ");
+        assert_contains(err, keys);
+        assert_int_equal(chmod(conf, writable[i]), 0);
+        if (run_load(ARGS("--config", conf), NOARGS, c, NULL, err, sizeof err) == 0)
+            fail_msg("a config file of mode %04o accepted", (unsigned)writable[i]);
+        assert_contains(err, "config file ");
+        assert_contains(err, conf);
+    }
+    /* readable by others is fine for the public trust roots, never for the secret keys */
+    assert_int_equal(chmod(roots, 0444), 0);
+    assert_int_equal(chmod(keys, 0640), 0);
+    assert_int_equal(run_load(ARGS("--trust-roots", roots), NOARGS, c, NULL, err, sizeof err), 0);
+    assert_int_not_equal(run_load(ARGS("--root-keys", keys), NOARGS, c, NULL, err, sizeof err), 0);
+    assert_contains(err, "chmod 600");
+    free(c);
+}
+
+static void test_trust_roots_over_the_cap_are_refused_without_reading_them(void **state)
+{
+    (void)state;
+    char roots[512], err[1024];
+    put_file(roots, sizeof roots, "roots-big.json", "", 0600);
+    assert_int_equal(truncate(roots, (off_t)1 << 30), 0); /* sparse: 1 GiB costs nothing */
+    svcr_config *c = new_cfg();
+    assert_int_not_equal(run_load(ARGS("--trust-roots", roots), NOARGS, c, NULL, err, sizeof err),
+                         0);
+    assert_contains(err, "bootstrap.trust_roots_path: ");
+    assert_contains(err, roots);
+    assert_contains(err, "1073741824 bytes, over the 1048576-byte cap");
+    assert_int_equal(truncate(roots, 1 << 20), 0); /* exactly the cap passes */
+    assert_int_equal(run_load(ARGS("--trust-roots", roots), NOARGS, c, NULL, err, sizeof err), 0);
+    assert_int_equal(truncate(roots, (1 << 20) + 1), 0);
+    assert_int_not_equal(run_load(ARGS("--trust-roots", roots), NOARGS, c, NULL, err, sizeof err),
+                         0);
+    unlink(roots);
+    /* a FIFO is refused at once, not waited on */
+    assert_int_equal(mkfifo(roots, 0600), 0);
+    assert_int_not_equal(run_load(ARGS("--trust-roots", roots), NOARGS, c, NULL, err, sizeof err),
+                         0);
+    assert_contains(err, "not a regular file");
+    unlink(roots);
     free(c);
 }
 
@@ -1338,12 +1407,15 @@ static void test_reload_rejects_a_bind_addr_change(void **state)
                                              "limits.inflight",
                                              "limits.rps",
                                              "limits.read_rps",
+                                             "limits.list_rps",
                                              "limits.max_body_bytes",
                                              "limits.decompress_ratio_cap",
                                              "retention.by_age",
                                              "retention.by_count",
                                              "retention.by_size",
                                              "sse.heartbeat",
+                                             "sse.max_clients",
+                                             "sse.max_clients_per_ip",
                                              "log.level"};
     size_t n, count = 0;
     const cfg_key *keys = cfg_keys(&n);
@@ -1499,6 +1571,8 @@ int main(void)
         cmocka_unit_test(test_valid_addresses_and_cross_key_settings_pass),
         cmocka_unit_test(test_amnesia_requires_memory_or_a_tmpfs_data_dir),
         cmocka_unit_test(test_tls_needs_existing_files_and_a_private_key),
+        cmocka_unit_test(test_trusted_files_writable_by_group_or_other_are_refused),
+        cmocka_unit_test(test_trust_roots_over_the_cap_are_refused_without_reading_them),
         cmocka_unit_test(test_print_then_parse_round_trips),
         cmocka_unit_test(test_print_redacts_the_pg_dsn_password),
         cmocka_unit_test(test_redact_dsn_covers_uri_and_keyword_forms),

@@ -1,5 +1,6 @@
 /* test_governance.c - the governed log through the pipeline (memory store): propose, approve,
- * commit, every rejection code of §4, idempotency, supersede, freeze, rotation, audit chain. */
+ * commit, every rejection code of §4, idempotency, supersede, freeze, rotation, audit chain,
+ * and the signer-set checks: one key per set, no weak keys, a bounded proposal_ttl_secs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,9 +13,12 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "governance/approvals.h"
 #include "governance/audit.h"
+#include "governance/signer_set.h"
 #include "helpers/gov_fixture.h"
 #include "interop/jcs.h"
+#include "interop/rfc3339.h"
 
 typedef struct world {
     store *st;
@@ -112,7 +116,7 @@ static void test_full_cycle_commits_version_one_and_retry_is_idempotent(void **s
     pipeline_result_free(&r2);
     /* the stored artifact carries the approvals sorted by signer_id */
     buf art = {0};
-    assert_int_equal(pipeline_get_version(w->p, 1, append_cb, &art), SVCR_OK);
+    assert_int_equal(pipeline_get_version(w->p, 1, append_cb, &art, NULL), SVCR_OK);
     json_t *a = json_loadb(art.data, art.len, 0, NULL);
     assert_non_null(a);
     json_t *apps = json_object_get(a, "approvals");
@@ -492,8 +496,9 @@ static void test_open_proposals_are_capped(void **state)
     char first_id[27] = "", first_b3[68] = "";
     for (int i = 0; i <= 4096; i++) {
         buf pl = {0};
-        buf_printf(&pl, "{\"version\":1,\"prev_hash\":\"%s\",\"items\":[%s,"
-                        "{\"kind\":\"region\",\"id\":\"r%d\"}]}",
+        buf_printf(&pl,
+                   "{\"version\":1,\"prev_hash\":\"%s\",\"items\":[%s,"
+                   "{\"kind\":\"region\",\"id\":\"r%d\"}]}",
                    B3_ZERO_TAG, set, i);
         char b3[68], id[27];
         svcr_code c = fx_propose(w->p, pl.data, b3, id, NULL);
@@ -518,17 +523,190 @@ static void test_open_proposals_are_capped(void **state)
     assert_int_equal(fx_cycle(w->p, &w->k, &w->k, 0), SVCR_OK);
 }
 
+/* --- signer keys (issue 9, defects 1 and 10) ------------------------------------------- */
+
+/* Proposes version 1 declaring `k`; returns the result code, with r->err filled. */
+static svcr_code propose_set(world *w, const fx_keys *k, pipeline_result *r)
+{
+    char *payload = fx_payload_json(1, B3_ZERO_TAG, k, 0, NULL, NULL);
+    char *body = fx_propose_body(payload);
+    memset(r, 0, sizeof *r);
+    pipeline_propose(w->p, &ctx, body, strlen(body), r);
+    free(body);
+    free(payload);
+    return r->code;
+}
+
+/* Opens a pipeline over a fresh memory store with trust roots `k`; returns pipeline_open's
+ * code (the pipeline, if any, is closed). */
+static svcr_code open_with_roots(const fx_keys *k, svcr_err *e)
+{
+    store *st = NULL;
+    store_open_opts so = {0};
+    assert_int_equal(store_memory_open(&so, &st, NULL, 0), STORE_OK);
+    char *rj = fx_signer_set_json(k);
+    pipeline_opts o = {.st = st, .trust_roots = rj, .trust_roots_len = strlen(rj)};
+    pipeline *p = NULL;
+    svcr_err_clear(e);
+    svcr_code c = pipeline_open(&o, &p, e);
+    pipeline_close(p);
+    st->ops->close(st);
+    free(rj);
+    return c;
+}
+
+/* The error names `path`, gives `reason`, and its message holds both signer ids. */
+static void expect_named(const svcr_err *e, const char *path, const char *reason, const char *id_a,
+                         const char *id_b)
+{
+    assert_int_equal(e->code, SVCR_E_MALFORMED);
+    assert_string_equal(e->path, path);
+    assert_string_equal(e->reason, reason);
+    if ((id_a && !strstr(e->message, id_a)) || (id_b && !strstr(e->message, id_b)))
+        fail_msg("message does not name %s and %s: %s", id_a, id_b ? id_b : "-", e->message);
+}
+
+/* One key under two signer_ids would let its holder approve twice: refused at propose and in
+ * the trust roots, revoked entries included, naming both entries. */
+static void test_a_signer_set_repeating_a_key_is_refused_naming_both_entries(void **state)
+{
+    world *w = *state;
+    pipeline_result r;
+    fx_keys k = w->k;
+    memcpy(k.s[1].pk, k.s[0].pk, ED25519_PK_LEN);
+    assert_int_equal(propose_set(w, &k, &r), SVCR_E_MALFORMED);
+    assert_int_equal(svcr_code_http_status(r.code), 400);
+    expect_named(&r.err, "payload.items[0].signers[1].public_key", "duplicate_key", k.s[0].id,
+                 k.s[1].id);
+    pipeline_result_free(&r);
+    /* a revoked entry may not repeat a key either: a key appears once per set */
+    k = w->k;
+    memcpy(k.s[2].pk, k.s[0].pk, ED25519_PK_LEN);
+    k.s[2].revoked = 1;
+    assert_int_equal(propose_set(w, &k, &r), SVCR_E_MALFORMED);
+    expect_named(&r.err, "payload.items[0].signers[2].public_key", "duplicate_key", k.s[0].id,
+                 k.s[2].id);
+    pipeline_result_free(&r);
+    /* nothing was stored */
+    buf pend = {0};
+    assert_int_equal(pipeline_pending_json(w->p, NULL, 1000, &pend), SVCR_OK);
+    assert_null(strstr(pend.data, "\"p_"));
+    buf_free(&pend);
+    /* the trust roots: the registry does not open */
+    k = w->k;
+    memcpy(k.s[2].pk, k.s[1].pk, ED25519_PK_LEN);
+    svcr_err e;
+    assert_int_equal(open_with_roots(&k, &e), SVCR_E_MALFORMED);
+    expect_named(&e, "trust_roots.signers[2].public_key", "duplicate_key", k.s[1].id, k.s[2].id);
+}
+
+/* Public keys that can never verify, or that weaken verification, are refused by path. */
+static void test_weak_public_keys_are_refused_naming_the_key(void **state)
+{
+    world *w = *state;
+    static const char *const weak[] = {
+        "0000000000000000000000000000000000000000000000000000000000000000", /* all zero */
+        "0100000000000000000000000000000000000000000000000000000000000000", /* identity */
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a", /* order 8 */
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", /* y = p */
+        "0200000000000000000000000000000000000000000000000000000000000000", /* off the curve */
+        "0300000000000000000000000000000000000000000000000000000000000000", /* mixed order */
+    };
+    for (size_t i = 0; i < sizeof weak / sizeof *weak; i++) {
+        fx_keys k = w->k;
+        for (size_t j = 0; j < ED25519_PK_LEN; j++)
+            sscanf(weak[i] + 2 * j, "%2hhx", &k.s[1].pk[j]);
+        pipeline_result r;
+        assert_int_equal(propose_set(w, &k, &r), SVCR_E_MALFORMED);
+        expect_named(&r.err, "payload.items[0].signers[1].public_key", "weak_key", k.s[1].id, NULL);
+        pipeline_result_free(&r);
+        svcr_err e;
+        assert_int_equal(open_with_roots(&k, &e), SVCR_E_MALFORMED);
+        expect_named(&e, "trust_roots.signers[1].public_key", "weak_key", k.s[1].id, NULL);
+    }
+    /* the same set with its own keys is fine */
+    pipeline_result r;
+    assert_int_equal(propose_set(w, &w->k, &r), SVCR_OK);
+    pipeline_result_free(&r);
+}
+
+/* proposal_ttl_secs is at most 365 days, so expires_at is always a valid RFC 3339 time. */
+static void test_proposal_ttl_secs_is_bounded_so_expires_at_is_a_time(void **state)
+{
+    world *w = *state;
+    static const uint64_t too_long[] = {1000000000000ULL, 9007199254740991ULL,
+                                        SIGNER_SET_MAX_TTL_SECS + 1ULL};
+    for (size_t i = 0; i < sizeof too_long / sizeof *too_long; i++) {
+        fx_keys k = w->k;
+        k.ttl_secs = too_long[i];
+        pipeline_result r;
+        assert_int_equal(propose_set(w, &k, &r), SVCR_E_MALFORMED);
+        expect_named(&r.err, "payload.items[0].proposal_ttl_secs", "out_of_range", NULL, NULL);
+        pipeline_result_free(&r);
+        svcr_err e;
+        assert_int_equal(open_with_roots(&k, &e), SVCR_E_MALFORMED);
+        expect_named(&e, "trust_roots.proposal_ttl_secs", "out_of_range", NULL, NULL);
+    }
+    /* the bound itself governs: a proposal expires a year after it was accepted */
+    pipeline_close(w->p);
+    w->st->ops->close(w->st);
+    store_open_opts so = {0};
+    assert_int_equal(store_memory_open(&so, &w->st, NULL, 0), STORE_OK);
+    w->k.ttl_secs = SIGNER_SET_MAX_TTL_SECS;
+    w->p = fx_pipeline(w->st, &w->k, 1000);
+    pipeline_result r;
+    int64_t before = (int64_t)time(NULL) - 1; /* time() may lag the clock the pipeline reads */
+    assert_int_equal(propose_set(w, &w->k, &r), SVCR_OK);
+    int64_t after = (int64_t)time(NULL) + 1;
+    json_t *j = json_loadb(r.body.data, r.body.len, 0, NULL);
+    const char *exp = json_string_value(json_object_get(j, "expires_at"));
+    assert_non_null(exp);
+    int64_t sec = 0;
+    assert_int_equal(rfc3339_parse(exp, strlen(exp), &sec, NULL), 0);
+    assert_in_range(sec, before + SIGNER_SET_MAX_TTL_SECS, after + SIGNER_SET_MAX_TTL_SECS);
+    json_decref(j);
+    pipeline_result_free(&r);
+}
+
+/* Quorum counts approvers by key as well as by id, for any set that bypassed parsing. */
+static void test_quorum_counts_one_key_once_under_two_ids(void **state)
+{
+    world *w = *state;
+    char *sj = fx_signer_set_json(&w->k);
+    json_t *j = json_loads(sj, 0, NULL);
+    signer_set *set = NULL;
+    assert_int_equal(signer_set_from_json(j, "roots", &set, NULL), SVCR_OK);
+    json_decref(j);
+    free(sj);
+    signer *s0 = (signer *)signer_set_find(set, w->k.s[0].id);
+    signer *s1 = (signer *)signer_set_find(set, w->k.s[1].id);
+    memcpy(s1->pk, s0->pk, ED25519_PK_LEN); /* patched after parsing: one key, two ids */
+    gov_approval list[3];
+    memset(list, 0, sizeof list);
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(list[i].signer_id, sizeof list[i].signer_id, "%s", w->k.s[i].id);
+        snprintf(list[i].algo, sizeof list[i].algo, "ed25519");
+    }
+    assert_int_equal(gov_quorum_count(list, 2, set), 1);
+    svcr_err e;
+    assert_int_equal(gov_quorum_check(list, 2, set, &e), SVCR_E_QUORUM_FAILED);
+    assert_int_equal(gov_quorum_count(list, 3, set), 2);
+    assert_int_equal(gov_quorum_check(list, 3, set, NULL), SVCR_OK);
+    gov_approval twice[2] = {list[0], list[0]};
+    assert_int_equal(gov_quorum_count(twice, 2, set), 1);
+    signer_set_release(set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_genesis_head_is_version_zero_with_zero_hash, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(
-            test_full_cycle_commits_version_one_and_retry_is_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_cycle_commits_version_one_and_retry_is_idempotent,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_payload_twice_returns_the_same_proposal, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_approval_rejections_have_their_codes, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_approval_rejections_have_their_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_proposal_is_chain_mismatch_forever, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_propose_rejects_bad_payloads_with_paths, setup,
@@ -544,6 +722,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reopening_with_other_trust_roots_is_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_open_proposals_are_capped, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_signer_set_repeating_a_key_is_refused_naming_both_entries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_weak_public_keys_are_refused_naming_the_key, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_proposal_ttl_secs_is_bounded_so_expires_at_is_a_time,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quorum_counts_one_key_once_under_two_ids, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

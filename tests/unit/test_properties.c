@@ -171,7 +171,7 @@ static int cmp_str(const void *a, const void *b)
 static json_t *read_artifact(pipeline *p, uint64_t version)
 {
     buf art = {0};
-    svcr_code c = pipeline_get_version(p, version, append_cb, &art);
+    svcr_code c = pipeline_get_version(p, version, append_cb, &art, NULL);
     if (c != SVCR_OK)
         fail_msg("seed %llu: version %llu cannot be read: %s", (unsigned long long)g_env.seed,
                  (unsigned long long)version, svcr_code_name(c));
@@ -396,7 +396,7 @@ static void check_quorum_outcome(world *w, qcase *q, int committed, uint64_t *rn
     assert_int_equal(st.commits, (uint64_t)committed);
     if (!committed) {
         buf none = {0};
-        assert_int_equal(pipeline_get_version(w->p, 1, append_cb, &none), SVCR_E_NOT_FOUND);
+        assert_int_equal(pipeline_get_version(w->p, 1, append_cb, &none, NULL), SVCR_E_NOT_FOUND);
         buf_free(&none);
         qs->refused++;
         return;
@@ -622,7 +622,7 @@ static void check_chain(world *w, const fx_keys *roots, char (*b3s)[68], size_t 
         json_decref(a);
     }
     buf none = {0};
-    assert_int_equal(pipeline_get_version(w->p, k + 1, append_cb, &none), SVCR_E_NOT_FOUND);
+    assert_int_equal(pipeline_get_version(w->p, k + 1, append_cb, &none, NULL), SVCR_E_NOT_FOUND);
     buf_free(&none);
     char msg[256];
     if (fx_verify_chain(w->p, w->st, roots, k, msg, sizeof msg) != SVCR_OK)
@@ -779,7 +779,8 @@ static void test_racing_committers_produce_exactly_one_head_per_version(void **s
     if (fx_verify_chain(w->p, w->st, &gov, r.rounds, msg, sizeof msg) != SVCR_OK)
         fail_msg("%s", msg);
     buf none = {0};
-    assert_int_equal(pipeline_get_version(w->p, r.rounds + 1, append_cb, &none), SVCR_E_NOT_FOUND);
+    assert_int_equal(pipeline_get_version(w->p, r.rounds + 1, append_cb, &none, NULL),
+                     SVCR_E_NOT_FOUND);
     buf_free(&none);
     printf("# race: %zu versions, %d racers; losers at propose %zu, approve %zu, commit %zu; "
            "%llu ops in %llu batches (max %llu), %.1f s\n",

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -594,6 +595,13 @@ static void check_fault(store *s, store_fault f, int want)
         assert_int_equal(s->ops->txn_put_proposal(t, "p2", "r", 1), STORE_OK);
         assert_int_equal(s->ops->txn_put_meta(t, "m2", "v", 1), STORE_OK);
         assert_int_equal(s->ops->txn_commit(t), round == 0 ? want : STORE_OK);
+        char why[192];
+        s->ops->last_write_error(s, why, sizeof why);
+        if (round == 1)
+            assert_string_equal(why, ""); /* a successful commit leaves no error behind */
+        else if (!strstr(why, "injected fault") ||
+                 !strstr(why, f == STORE_FAULT_ENOSPC ? strerror(ENOSPC) : strerror(EIO)))
+            fail_msg("last_write_error says \"%s\"", why);
         if (round == 0) {
             assert_head_version(s, 1);
             assert_int_equal(last_audit(s), 1);
@@ -873,8 +881,8 @@ static void test_lmdb_creates_dir_0700_and_files_0600(void **state)
         assert_true(S_ISDIR(sb.st_mode));
         assert_int_equal(sb.st_mode & 07777, 0700);
     }
-    const char *files[] = {"data.mdb", "lock.mdb"};
-    for (size_t i = 0; i < 2; i++) {
+    const char *files[] = {"data.mdb", "lock.mdb", "LOCK"};
+    for (size_t i = 0; i < 3; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
         assert_int_equal(stat(path, &sb), 0);
         assert_int_equal(sb.st_mode & 07777, 0600);
@@ -990,6 +998,111 @@ static void test_lmdb_read_only_open_beside_a_live_writer_sees_data_and_refuses_
     assert_true(got_a);
 }
 
+/* The pid a LOCK file names (0 if none). */
+static long lock_file_pid(const char *dir)
+{
+    char path[512], text[32] = "";
+    snprintf(path, sizeof path, "%s/LOCK", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    long pid = fgets(text, sizeof text, f) ? atol(text) : 0;
+    fclose(f);
+    return pid;
+}
+
+static void test_lmdb_second_writer_on_a_data_dir_is_refused_while_readers_are_not(void **state)
+{
+    fixture *fx = *state;
+    char err[512] = "", want[64];
+    store *s2 = NULL;
+    commit_versions(fx->s, 1, 2, 2, ART_LEN);
+    assert_int_equal(lock_file_pid(fx->data_dir), (long)getpid());
+    /* a second read-write open - here in this process, the same rule for another one */
+    store_open_opts o = fx_opts(fx);
+    assert_int_equal(store_lmdb_open(&o, &s2, err, sizeof err), STORE_EBUSY);
+    assert_null(s2);
+    assert_non_null(strstr(err, fx->data_dir));
+    snprintf(want, sizeof want, "pid %ld", (long)getpid());
+    assert_non_null(strstr(err, want));
+    /* another process is refused the same way and leaves the holder's pid in place */
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        store *c = NULL;
+        _exit(store_lmdb_open(&o, &c, NULL, 0) == STORE_EBUSY ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(lock_file_pid(fx->data_dir), (long)getpid());
+    /* readers take no lock */
+    store_open_opts ro = {.data_dir = fx->data_dir, .read_only = 1};
+    assert_int_equal(store_lmdb_open(&ro, &s2, err, sizeof err), STORE_OK);
+    assert_head_version(s2, 2);
+    s2->ops->close(s2);
+    /* the writer still writes, and once it closes the next writer gets the directory */
+    commit_versions(fx->s, 3, 3, 1, ART_LEN);
+    fx->s->ops->close(fx->s);
+    fx->s = NULL;
+    assert_int_equal(store_lmdb_open(&o, &fx->s, err, sizeof err), STORE_OK);
+    assert_head_version(fx->s, 3);
+}
+
+static void test_lmdb_lock_of_a_killed_writer_is_released(void **state)
+{
+    fixture *fx = *state;
+    char err[256];
+    fx->s->ops->close(fx->s);
+    fx->s = NULL;
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        store *c = NULL;
+        store_open_opts o = fx_opts(fx);
+        char ch = store_lmdb_open(&o, &c, NULL, 0) == STORE_OK ? 'y' : 'n';
+        if (write(ready[1], &ch, 1) != 1)
+            _exit(1);
+        for (;;)
+            pause(); /* holds the lock until killed */
+    }
+    close(ready[1]);
+    char ch = 0;
+    assert_int_equal(read(ready[0], &ch, 1), 1);
+    close(ready[0]);
+    assert_int_equal(ch, 'y');
+    store_open_opts o = fx_opts(fx);
+    assert_int_equal(store_lmdb_open(&o, &fx->s, err, sizeof err), STORE_EBUSY);
+    assert_int_equal(lock_file_pid(fx->data_dir), (long)pid);
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    /* no stale lock: the kernel dropped it with the process; the stale pid is overwritten */
+    assert_int_equal(store_lmdb_open(&o, &fx->s, err, sizeof err), STORE_OK);
+    assert_int_equal(lock_file_pid(fx->data_dir), (long)getpid());
+}
+
+static void test_lmdb_lock_file_that_is_a_symlink_is_refused(void **state)
+{
+    fixture *fx = *state;
+    char dir[512], path[600], target[600], err[512] = "";
+    store *s = NULL;
+    snprintf(dir, sizeof dir, "%s/linked", fx->root);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof path, "%s/LOCK", dir);
+    snprintf(target, sizeof target, "%s/elsewhere", fx->root);
+    assert_int_equal(symlink(target, path), 0);
+    store_open_opts o = {.data_dir = dir};
+    assert_int_equal(store_lmdb_open(&o, &s, err, sizeof err), STORE_EIO);
+    assert_null(s);
+    assert_non_null(strstr(err, "LOCK"));
+    assert_int_equal(access(target, F_OK), -1); /* nothing created through the link */
+}
+
 static void test_lmdb_read_only_open_of_a_missing_store_creates_nothing(void **state)
 {
     fixture *fx = *state;
@@ -1085,8 +1198,8 @@ static void test_memory_read_only_open_refuses_writes(void **state)
 static void test_store_status_str_names_every_status(void **state)
 {
     (void)state;
-    int all[] = {STORE_OK,       STORE_NOTFOUND, STORE_EIO,   STORE_ENOSPC,
-                 STORE_ECORRUPT, STORE_ENOMEM,   STORE_EINVAL};
+    int all[] = {STORE_OK,       STORE_NOTFOUND, STORE_EIO,    STORE_ENOSPC,
+                 STORE_ECORRUPT, STORE_ENOMEM,   STORE_EINVAL, STORE_EBUSY};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         for (size_t j = 0; j < i; j++)
             assert_string_not_equal(store_status_str(all[i]), store_status_str(all[j]));
@@ -1130,6 +1243,9 @@ int main(void)
         LMDB(test_lmdb_map_grows_across_many_txns_and_reopens_small),
         LMDB(test_lmdb_read_only_open_beside_a_live_writer_sees_data_and_refuses_writes),
         LMDB(test_lmdb_read_only_open_of_a_missing_store_creates_nothing),
+        LMDB(test_lmdb_second_writer_on_a_data_dir_is_refused_while_readers_are_not),
+        LMDB(test_lmdb_lock_of_a_killed_writer_is_released),
+        LMDB(test_lmdb_lock_file_that_is_a_symlink_is_refused),
         LMDB(test_lmdb_short_head_record_is_reported_as_corrupt),
         LMDB(test_lmdb_size_bytes_is_the_data_file_size),
         MEMORY(test_memory_store_creates_no_file),

@@ -1,5 +1,7 @@
 /* test_store_verify.c - whole-store verification (store_verify_all) over a real LMDB store built
- * through the pipeline, and tampering with the stored bytes through liblmdb directly.
+ * through the pipeline, tampering with the stored bytes through liblmdb directly, and history
+ * written past validation in which one key approved twice (startup and background verification
+ * of the same stores too).
  *
  * With SVCR_MAKE_STORE=DIR in the environment the binary only builds such a store in DIR
  * (SVCR_MAKE_STORE_VERSIONS versions, default 12) and exits 0: tests/integration/verify_store.sh
@@ -13,12 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <lmdb.h>
 
 #include "governance/artifact.h"
+#include "governance/chain_verify.h"
 #include "governance/store_verify.h"
 #include "helpers/gov_fixture.h"
 #include "observability/log.h"
@@ -191,6 +195,11 @@ static void tamper_artifact(const char *dir, uint64_t v, const char *find, size_
 }
 
 /* --- verifying ----------------------------------------------------------------------------- */
+
+static int append_bytes(void *ctx, const void *data, size_t len)
+{
+    return buf_append(ctx, data, len) == 0 ? 0 : -1;
+}
 
 typedef struct progress_seen {
     int calls;
@@ -574,6 +583,142 @@ static void test_an_invalid_committed_at_fails_its_version(void **state)
     assert_int_equal(r.failed_version, 3);
 }
 
+/* --- history that relied on one key counting twice (written past validation) ------------ */
+
+/* Opens a pipeline on dir as the server does (trust roots `roots`, startup verification of
+ * the last k versions, background verification of the rest) and waits up to 10 s for a chain
+ * fault; returns its message ("" if none came). */
+static void open_and_wait_for_chain_fault(const char *dir, const fx_keys *roots, uint64_t k,
+                                          char msg[256])
+{
+    store *st = NULL;
+    store_open_opts so = {.data_dir = dir};
+    assert_int_equal(store_lmdb_open(&so, &st, NULL, 0), STORE_OK);
+    char *rj = fx_signer_set_json(roots);
+    pipeline_opts o = {.st = st,
+                       .trust_roots = rj,
+                       .trust_roots_len = strlen(rj),
+                       .verify_last_k = k,
+                       .background_verify = 1};
+    pipeline *p = NULL;
+    svcr_err e;
+    assert_int_equal(pipeline_open(&o, &p, &e), SVCR_OK);
+    pipeline_status ps = {0};
+    for (int i = 0; i < 1000; i++) {
+        pipeline_get_status(p, &ps);
+        if (ps.chain_fault)
+            break;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    snprintf(msg, 256, "%s", ps.chain_fault ? ps.chain_fault_msg : "");
+    if (ps.chain_fault)
+        assert_false(ps.write_ready);
+    pipeline_close(p);
+    st->ops->close(st);
+    free(rj);
+}
+
+/* Version 1 (approved by the trust roots) declares a set listing one key under two ids;
+ * version 2 is approved by that one key alone, twice, and hands governance back to the trust
+ * roots' keys, which approve versions 3 and 4. verify-store, startup verification and the
+ * background verifier (startup checks only version 4) all refuse this history at version 1. */
+static void test_history_where_one_key_approved_twice_fails_verification(void **state)
+{
+    world *w = *state;
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/one-key-twice", w->root);
+    fx_keys a, d;
+    fx_keys_make(&a, 3, 2, 1);
+    fx_keys_one_key_twice(&d);
+    const fx_keys *sets[] = {&d, &a, &a, &a};
+    const fx_hand_approval apps[][2] = {
+        {{a.s[0].id, a.s[0].sk}, {a.s[1].id, a.s[1].sk}},
+        {{d.s[0].id, d.s[0].sk}, {d.s[1].id, d.s[0].sk}}, /* one key, as two signers */
+        {{a.s[0].id, a.s[0].sk}, {a.s[1].id, a.s[1].sk}},
+        {{a.s[0].id, a.s[0].sk}, {a.s[1].id, a.s[1].sk}},
+    };
+    fx_write_hand_store(dir, &a, sets, apps, 4);
+    const char *want = "version 1: artifact is not a valid signed artifact (duplicate_key at "
+                       "payload.items[0].signers[1].public_key)";
+    /* svcr verify-store (store_verify_all), on one thread and on several */
+    expect_failure(dir, 1, 0, want);
+    /* the server's startup verification of the whole chain */
+    char msg[256];
+    open_and_wait_for_chain_fault(dir, &a, 1000, msg);
+    if (!strstr(msg, want))
+        fail_msg("startup verification: \"%s\"", msg);
+    /* startup verifies version 4 only (it is fine); the background verifier finds version 1 */
+    open_and_wait_for_chain_fault(dir, &a, 1, msg);
+    if (!strstr(msg, want))
+        fail_msg("background verification: \"%s\"", msg);
+}
+
+/* The same with the one key listed twice in the stored trust roots themselves. */
+static void test_trust_roots_listing_one_key_twice_fail_verification(void **state)
+{
+    world *w = *state;
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/roots-one-key-twice", w->root);
+    fx_keys d;
+    fx_keys_one_key_twice(&d);
+    const fx_keys *sets[] = {&d};
+    const fx_hand_approval apps[][2] = {{{d.s[0].id, d.s[0].sk}, {d.s[1].id, d.s[0].sk}}};
+    fx_write_hand_store(dir, &d, sets, apps, 1);
+    store_verify_result r;
+    assert_int_equal(verify_dir(dir, 2, &r), STORE_VERIFY_FAILED);
+    if (!strstr(r.message, "trust roots: the stored signer set is invalid") ||
+        !strstr(r.message, "org:x#k1") || !strstr(r.message, "org:x#k2"))
+        fail_msg("unexpected message: %s", r.message);
+    assert_int_equal(r.versions_verified, 0);
+}
+
+/* Defence in depth: a governing set that lists one key under two ids reaches the chain
+ * verifier without passing signer_set_from_json (patched after parsing); the version that one
+ * key approved twice still fails, at quorum, naming it. */
+static void test_chain_verify_counts_one_key_once_even_past_parsing(void **state)
+{
+    world *w = *state;
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/past-parsing", w->root);
+    fx_keys a, d;
+    fx_keys_make(&a, 3, 2, 1);
+    fx_keys_one_key_twice(&d);
+    fx_keys d_ok = d; /* what version 1 declares: valid, x#k2 with a key of its own */
+    fx_keys_make(&d_ok, 3, 2, 7);
+    for (size_t i = 0; i < 3; i++)
+        memcpy(d_ok.s[i].id, d.s[i].id, sizeof d.s[i].id);
+    const fx_keys *sets[] = {&d_ok, &a};
+    const fx_hand_approval apps[][2] = {
+        {{a.s[0].id, a.s[0].sk}, {a.s[1].id, a.s[1].sk}},
+        {{d.s[0].id, d_ok.s[0].sk}, {d.s[1].id, d_ok.s[0].sk}}, /* x#k1's key, twice */
+    };
+    fx_write_hand_store(dir, &a, sets, apps, 2);
+
+    store *st = NULL;
+    store_open_opts so = {.data_dir = dir, .read_only = 1};
+    assert_int_equal(store_lmdb_open(&so, &st, NULL, 0), STORE_OK);
+    buf v1 = {0}, v2 = {0};
+    assert_int_equal(st->ops->get_version(st, 1, append_bytes, &v1), STORE_OK);
+    assert_int_equal(st->ops->get_version(st, 2, append_bytes, &v2), STORE_OK);
+    st->ops->close(st);
+    chain_verifier cv;
+    svcr_err e;
+    assert_int_equal(chain_verifier_init_after(&cv, 1, v1.data, v1.len, &e), SVCR_OK);
+    /* x#k2 now carries x#k1's key, as if its set had never been parsed */
+    signer *x1 = (signer *)signer_set_find(cv.governing, "org:x#k1");
+    signer *x2 = (signer *)signer_set_find(cv.governing, "org:x#k2");
+    assert_non_null(x1);
+    assert_non_null(x2);
+    memcpy(x2->pk, x1->pk, ED25519_PK_LEN);
+    assert_int_equal(chain_verify_next(&cv, v2.data, v2.len, NULL, 1, &e), SVCR_E_QUORUM_FAILED);
+    assert_string_equal(e.message, "version 2: approvals do not reach the quorum of its era");
+    assert_int_equal(cv.next_version, 2); /* unchanged on failure */
+    chain_verifier_free(&cv);
+    buf_free(&v1);
+    buf_free(&v2);
+}
+
 int main(void)
 {
     log_configure(1, LOG_WARN); /* every audited write logs at info: keep stderr readable */
@@ -603,6 +748,9 @@ int main(void)
         cmocka_unit_test(test_head_rolled_back_one_version_is_caught),
         cmocka_unit_test(test_a_missing_version_is_named),
         cmocka_unit_test(test_other_trust_roots_fail_version_one),
+        cmocka_unit_test(test_history_where_one_key_approved_twice_fails_verification),
+        cmocka_unit_test(test_trust_roots_listing_one_key_twice_fail_verification),
+        cmocka_unit_test(test_chain_verify_counts_one_key_once_even_past_parsing),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -8,29 +8,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "crypto/ed25519.h"
 #include "interop/jcs.h"
+#include "term.h"
 
 int cli_read_input(const char *path, buf *out)
 {
     int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        fprintf(stderr, "svcr: %s: %s\n", path, strerror(errno));
+        term_fprintf(stderr, "svcr: %s: %s\n", path, strerror(errno));
         return -1;
     }
     for (;;) {
         if (buf_reserve(out, 65536) != 0) {
-            fprintf(stderr, "svcr: %s: out of memory\n", path);
+            term_fprintf(stderr, "svcr: %s: out of memory\n", path);
             break;
         }
         ssize_t n = read(fd, out->data + out->len, 65536);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            fprintf(stderr, "svcr: %s: %s\n", path, strerror(errno));
+            term_fprintf(stderr, "svcr: %s: %s\n", path, strerror(errno));
             break;
         }
         if (n == 0) {
@@ -50,8 +52,8 @@ int cli_usage_error(const char *verb, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "svcr %s: ", verb);
-    vfprintf(stderr, fmt, ap);
+    term_fprintf(stderr, "svcr %s: ", verb);
+    term_vfprintf(stderr, fmt, ap); /* its %s arguments may come from a file or the wire */
     fputc('\n', stderr);
     va_end(ap);
     return CLI_USAGE;
@@ -141,20 +143,14 @@ json_t *cli_read_json(const char *verb, const char *path)
     json_t *v = jcs_parse(in.data, in.len, 0, &err);
     buf_free(&in);
     if (!v)
-        fprintf(stderr, "svcr %s: %s: %s: %s\n", verb, path, svcr_code_name(err.code), err.message);
+        term_fprintf(stderr, "svcr %s: %s: %s: %s\n", verb, path, svcr_code_name(err.code),
+                     err.message);
     return v;
 }
 
 int cli_print_json(const json_t *v)
 {
-    buf out = {0};
-    if (jcs_write(&out, v, NULL) != 0) {
-        buf_free(&out);
-        return -1;
-    }
-    printf("%s\n", out.data);
-    buf_free(&out);
-    return 0;
+    return term_print_json(v);
 }
 
 const char *cli_json_str(const json_t *o, const char *key, const char *dflt)
@@ -197,9 +193,17 @@ int cli_conn_opt(const char *verb, int argc, char **argv, int *i, cli_conn *c)
     return 0;
 }
 
-/* Reads a token file: the token is the file's content without surrounding whitespace. */
+/* Reads a token file: the token is the file's content without surrounding whitespace. A file
+ * that grants any access to group or other is refused, as key files are (keyfile.c). */
 static int read_token_file(const char *verb, const char *path, char **out)
 {
+    struct stat st;
+    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && (st.st_mode & 077)) {
+        term_fprintf(stderr,
+                     "svcr %s: %s: token file is readable by group or other (chmod 600 it)\n", verb,
+                     path);
+        return -1;
+    }
     buf b = {0};
     if (cli_read_input(path, &b) != 0) {
         buf_free(&b);
@@ -211,7 +215,7 @@ static int read_token_file(const char *verb, const char *path, char **out)
     while (end > start && isspace((unsigned char)b.data[end - 1]))
         end--;
     if (start == end) {
-        fprintf(stderr, "svcr %s: %s: expected one token\n", verb, path);
+        term_fprintf(stderr, "svcr %s: %s: expected one token\n", verb, path);
         crypto_wipe(b.data, b.len);
         buf_free(&b);
         return -1;
@@ -237,6 +241,8 @@ int cli_conn_finish(const char *verb, cli_conn *c)
         return CLI_USAGE;
     if (!c->token_file && t && *t && !(c->token = strdup(t)))
         return cli_usage_error(verb, "out of memory");
+    if (c->token_arg) /* blank it in argv: /proc/PID/cmdline shows it no longer */
+        crypto_wipe((char *)c->token_arg, strlen(c->token_arg));
     for (const char *p = c->token; p && *p; p++)
         if ((unsigned char)*p <= ' ' || *p == 0x7f)
             return cli_usage_error(verb, "the token contains spaces or control characters");

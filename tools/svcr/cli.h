@@ -22,9 +22,10 @@ typedef struct cli_verb {
 } cli_verb;
 
 /* Reads all of FILE (or standard input for "-") into out. Returns 0, or -1 after printing
- * "svcr: <what>: <reason>" on stderr. */
+ * "svcr: <what>: <reason>" on stderr. Local input: not size-capped. */
 int cli_read_input(const char *path, buf *out);
-/* Prints "svcr <verb>: <message>" on stderr and returns CLI_USAGE. */
+/* Prints "svcr <verb>: <message>" on stderr, the message's %s arguments escaped as foreign text
+ * (term_fprintf), and returns CLI_USAGE. */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* 1 if any argument is --help or -h. */
@@ -45,7 +46,9 @@ int64_t cli_now_s(void);
  * doubles); only objects and arrays. Returns a new reference, or NULL after printing
  * "svcr <verb>: <path>: <why>". */
 json_t *cli_read_json(const char *verb, const char *path);
-/* Prints `v` as RFC 8785 JSON and a newline on stdout. Returns 0, or -1 (nothing printed). */
+/* Prints `v` as RFC 8785 JSON and a newline on stdout, with the characters a terminal acts on
+ * (DEL, C1, bidi and zero-width characters) inside strings written as \uXXXX escapes
+ * (term_print_json): the same JSON value. Returns 0, or -1 (nothing printed). */
 int cli_print_json(const json_t *v);
 /* A string member of an object, or `dflt` when absent or not a string. Borrowed. */
 const char *cli_json_str(const json_t *o, const char *key, const char *dflt);
@@ -64,15 +67,20 @@ typedef struct cli_conn {
  * 0 when argv[*i] is not one of them, -1 after printing a usage message. */
 int cli_conn_opt(const char *verb, int argc, char **argv, int *i, cli_conn *c);
 /* Applies the defaults (SVCR_URL, SVCR_TOKEN) and reads --token-file (surrounding whitespace
- * stripped). Returns 0, or CLI_USAGE after printing why (never the token). */
+ * stripped; a file readable by group or other is refused). A --token value is copied and then
+ * wiped in argv, so that other users' `ps` no longer shows it. Returns 0, or CLI_USAGE after
+ * printing why (never the token). */
 int cli_conn_finish(const char *verb, cli_conn *c);
 /* Wipes and frees the token. */
 void cli_conn_free(cli_conn *c);
 /* Help text lines for the options above, for the verbs' --help. */
 #define CLI_CONN_HELP                                                                              \
     "  --url URL           registry base URL (default $SVCR_URL, else " CLI_DEFAULT_URL ")\n"      \
-    "  --token T           capability token (default $SVCR_TOKEN)\n"                               \
-    "  --token-file F      read the capability token from F\n"                                     \
+    "  --token-file F      read the capability token from F (mode 0600; preferred)\n"              \
+    "  --token T           capability token (default $SVCR_TOKEN). Visible to other users of\n"    \
+    "                      this machine (ps) while svcr starts: prefer --token-file or the\n"      \
+    "                      environment. The token is sent only on writes (propose, approve,\n"     \
+    "                      commit, supersede, freeze, thaw), never on reads\n"                     \
     "  --json              machine-readable output (the registry's JSON, one line)\n"
 
 /* Verbs, one group per file. */
@@ -80,10 +88,10 @@ int cmd_b3(int argc, char **argv);
 int cmd_jcs(int argc, char **argv);
 int cmd_payload_b3(int argc, char **argv);
 int cmd_verify_store(int argc, char **argv);
-int cmd_keygen(int argc, char **argv);        /* cmd_keys.c */
-int cmd_trust_roots(int argc, char **argv);   /* cmd_keys.c */
-int cmd_sign(int argc, char **argv);          /* cmd_keys.c */
-int cmd_cap(int argc, char **argv);           /* cmd_cap.c */
+int cmd_keygen(int argc, char **argv);      /* cmd_keys.c */
+int cmd_trust_roots(int argc, char **argv); /* cmd_keys.c */
+int cmd_sign(int argc, char **argv);        /* cmd_keys.c */
+int cmd_cap(int argc, char **argv);         /* cmd_cap.c */
 int cmd_draft(int argc, char **argv);
 int cmd_propose(int argc, char **argv);       /* cmd_registry.c */
 int cmd_commit(int argc, char **argv);        /* cmd_registry.c */

@@ -1,64 +1,87 @@
 /* cmd_approve.c - svcr approve: review a proposal, check its hash, sign and post an approval. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base.h"
 #include "cli.h"
 #include "keyfile.h"
 #include "payload.h"
 #include "remote.h"
+#include "term.h"
 
-/* What approve fetched: the proposal, HEAD and HEAD's payload (NULL at version 0). */
+/* What approve fetched: the proposal and the verified HEAD it is reviewed against. */
 typedef struct approve_view {
-    json_t *prop, *head, *head_artifact;
-    const json_t *payload, *base;
-    uint64_t head_version;
+    json_t *prop;
+    const json_t *payload; /* borrowed from prop */
+    base_head base;
 } approve_view;
 
 static void view_free(approve_view *v)
 {
     json_decref(v->prop);
-    json_decref(v->head);
-    json_decref(v->head_artifact);
+    base_head_free(&v->base);
 }
 
-static int fetch_view(remote_call *c, approve_view *v)
+/* The registry's payload_b3 and proposal id must be what this tool computes itself. */
+static int check_proposal(const remote_call *c, const approve_view *v, char tag[B3_TAG_LEN + 1])
+{
+    if (!json_is_object(v->payload) || payload_tag(v->payload, tag) != 0 ||
+        strcmp(tag, cli_json_str(v->prop, "payload_b3", "")) != 0) {
+        term_fprintf(stderr,
+                     "svcr approve: the registry's payload_b3 %.*s is not the hash of the payload"
+                     " it served: not signing\n",
+                     TERM_JS(v->prop, "payload_b3", ""));
+        return CLI_REFUSED;
+    }
+    if (strncmp(c->pos[0] + 2, tag + 3, 24) != 0) {
+        term_fprintf(stderr,
+                     "svcr approve: proposal id %s does not match payload_b3 %s: not signing\n",
+                     c->pos[0], tag);
+        return CLI_REFUSED;
+    }
+    return CLI_OK;
+}
+
+/* The proposal must extend the verified HEAD: version HEAD + 1, prev_hash HEAD's payload_b3
+ * (the diff shown is then against exactly what the signature commits to). */
+static int check_extends(const approve_view *v)
+{
+    uint64_t target = cli_json_u64(v->payload, "version", 0);
+    if (target != v->base.version + 1) {
+        fprintf(stderr,
+                "svcr approve: the proposal is for version %llu but the verified HEAD is version "
+                "%llu: it can never be committed: not signing\n",
+                (unsigned long long)target, (unsigned long long)v->base.version);
+        return CLI_REFUSED;
+    }
+    if (strcmp(cli_json_str(v->payload, "prev_hash", ""), v->base.b3) != 0) {
+        term_fprintf(stderr,
+                     "svcr approve: the proposal's prev_hash %.*s is not the verified HEAD's "
+                     "payload_b3 %s: not signing\n",
+                     TERM_JS(v->payload, "prev_hash", ""), v->base.b3);
+        return CLI_REFUSED;
+    }
+    return CLI_OK;
+}
+
+static int fetch_view(remote_call *c, signer_set *roots, approve_view *v, char tag[B3_TAG_LEN + 1])
 {
     char path[64];
     snprintf(path, sizeof path, "/registry/proposals/%s", c->pos[0]);
     int rc = remote_get_json(&c->r, path, &v->prop, NULL, 0);
-    if (rc == CLI_OK)
-        rc = remote_get_json(&c->r, "/registry/head", &v->head, NULL, 0);
-    if (rc != CLI_OK)
-        return rc;
     v->payload = json_object_get(v->prop, "payload");
-    v->head_version = cli_json_u64(v->head, "version", 0);
-    if (v->head_version == 0)
-        return CLI_OK;
-    snprintf(path, sizeof path, "/registry/%llu", (unsigned long long)v->head_version);
-    rc = remote_get_json(&c->r, path, &v->head_artifact, NULL, 0);
-    v->base = json_object_get(v->head_artifact, "payload");
+    if (rc == CLI_OK)
+        rc = check_proposal(c, v, tag);
+    if (rc == CLI_OK) {
+        rc = base_head_fetch(&c->r, roots, &v->base);
+        if (rc != CLI_OK)
+            fprintf(stderr, "svcr approve: not signing\n");
+    }
+    if (rc == CLI_OK)
+        rc = check_extends(v);
     return rc;
-}
-
-/* The registry's payload_b3 and proposal id must be what this tool computes itself. */
-static int check_view(const remote_call *c, const approve_view *v, char tag[B3_TAG_LEN + 1])
-{
-    const char *claimed = cli_json_str(v->prop, "payload_b3", "");
-    if (!json_is_object(v->payload) || payload_tag(v->payload, tag) != 0 ||
-        strcmp(tag, claimed) != 0) {
-        fprintf(stderr,
-                "svcr approve: the registry's payload_b3 %s is not the hash of the payload"
-                " it served: not signing\n",
-                claimed);
-        return CLI_REFUSED;
-    }
-    if (strncmp(c->pos[0] + 2, tag + 3, 24) != 0) {
-        fprintf(stderr, "svcr approve: proposal id %s does not match payload_b3 %s: not signing\n",
-                c->pos[0], tag);
-        return CLI_REFUSED;
-    }
-    return CLI_OK;
 }
 
 /* 1 if signer_id is listed in the signer_set item of payload. */
@@ -77,43 +100,35 @@ static int listed_in(const json_t *payload, const char *signer_id)
     return 0;
 }
 
-static void print_warnings(FILE *f, const approve_view *v, const cli_key *k)
-{
-    uint64_t target = cli_json_u64(v->payload, "version", 0);
-    const char *head_b3 = cli_json_str(v->head, "payload_b3", "");
-    if (target != v->head_version + 1)
-        fprintf(f,
-                "warning: HEAD is version %llu: this proposal for version %llu can never be "
-                "committed\n",
-                (unsigned long long)v->head_version, (unsigned long long)target);
-    else if (strcmp(cli_json_str(v->payload, "prev_hash", ""), head_b3) != 0)
-        fprintf(f, "warning: prev_hash does not link to HEAD (%s)\n", head_b3);
-    if (v->base && !listed_in(v->base, k->signer_id))
-        fprintf(f, "warning: %s is not in HEAD's signer set\n", k->signer_id);
-}
-
-/* What is being signed, versus HEAD. */
+/* What is being signed, versus the verified HEAD. Every string from the registry is escaped. */
 static int print_summary(FILE *f, const approve_view *v, const cli_key *k, const char *tag)
 {
-    const json_t *q = json_object_get(v->prop, "quorum");
-    fprintf(f, "proposal %s (%s) for version %llu, %zu items\npayload_b3 %s\n",
-            cli_json_str(v->prop, "proposal_id", "?"), cli_json_str(v->prop, "status", "?"),
-            (unsigned long long)cli_json_u64(v->payload, "version", 0),
-            json_array_size(json_object_get(v->payload, "items")), tag);
+    const json_t *q = json_object_get(v->prop, "quorum"), *p = v->payload;
+    term_fprintf(f, "proposal %.*s (%.*s) for version %llu, %zu items\npayload_b3 %s\n",
+                 TERM_JS(v->prop, "proposal_id", "?"), TERM_JS(v->prop, "status", "?"),
+                 (unsigned long long)cli_json_u64(p, "version", 0),
+                 json_array_size(json_object_get(p, "items")), tag);
+    if (json_object_get(p, "supersede_of"))
+        term_fprintf(f, "supersedes %.*s (reason %.*s%s%.*s)\n", TERM_JS(p, "supersede_of", "?"),
+                     TERM_JS(p, "supersede_reason", "?"),
+                     json_object_get(p, "supersede_note") ? ", note: " : "",
+                     TERM_JS(p, "supersede_note", ""));
     fprintf(f, "approvals so far %zu, quorum %llu of %llu\n",
             json_array_size(json_object_get(v->prop, "approvals")),
             (unsigned long long)cli_json_u64(q, "m", 0),
             (unsigned long long)cli_json_u64(q, "n", 0));
+    base_head_describe(&v->base, f);
     payload_diff d;
-    if (payload_diff_items(v->base, v->payload, &d) != 0) {
+    if (payload_diff_items(v->base.payload, p, &d) != 0) {
         payload_diff_free(&d);
         return -1;
     }
-    fprintf(f, "changes versus HEAD version %llu:\n", (unsigned long long)v->head_version);
+    fprintf(f, "changes versus HEAD version %llu:\n", (unsigned long long)v->base.version);
     payload_diff_print(&d, f, "  ");
     payload_diff_free(&d);
-    print_warnings(f, v, k);
-    fprintf(f, "signing as %s\n", k->signer_id);
+    if (v->base.payload && !listed_in(v->base.payload, k->signer_id))
+        term_fprintf(f, "warning: %s is not in HEAD's signer set\n", k->signer_id);
+    term_fprintf(f, "signing as %s\n", k->signer_id);
     return 0;
 }
 
@@ -140,7 +155,7 @@ static int post_approval(remote_call *c, const cli_key *k, const char *tag)
     uint64_t n = cli_json_u64(ans, "approvals", 0);
     uint64_t m = cli_json_u64(json_object_get(ans, "quorum"), "m", 0);
     if (rc == CLI_OK && c->r.conn.json)
-        printf("%.*s\n", (int)raw.len, raw.data);
+        term_json(stdout, raw.data, raw.len, 0);
     else if (rc == CLI_OK)
         printf("accepted: %llu approvals, quorum %llu of %llu%s\n", (unsigned long long)n,
                (unsigned long long)m,
@@ -162,14 +177,19 @@ static int run_approve(remote_call *c)
     if (!yes && !isatty(STDIN_FILENO))
         return cli_usage_error("approve", "standard input is not a terminal: pass --yes to sign "
                                           "without confirmation");
-    cli_key k;
-    if (keyfile_load("approve", c->opt[0], &k) != 0)
+    const char *roots_path = c->opt[1] ? c->opt[1] : getenv("SVCR_TRUST_ROOTS");
+    signer_set *roots = NULL;
+    if (roots_path && *roots_path && !(roots = base_roots_load("approve", roots_path)))
         return CLI_USAGE;
+    cli_key k;
+    if (keyfile_load("approve", c->opt[0], &k) != 0) {
+        signer_set_release(roots);
+        return CLI_USAGE;
+    }
     approve_view v = {0};
     char tag[B3_TAG_LEN + 1];
-    int rc = fetch_view(c, &v);
-    if (rc == CLI_OK)
-        rc = check_view(c, &v, tag);
+    int rc = fetch_view(c, roots, &v, tag);
+    signer_set_release(roots);
     if (rc == CLI_OK && print_summary(c->r.conn.json ? stderr : stdout, &v, &k, tag) != 0)
         rc = CLI_USAGE;
     fflush(stdout);
@@ -187,23 +207,30 @@ static int run_approve(remote_call *c)
 static const remote_spec approve_spec = {
     .name = "approve",
     .help =
-        "usage: svcr approve [options] PROPOSAL_ID --key FILE [--yes]\n"
-        "Approves a proposal as the signer whose key is in FILE. Fetches the proposal and the\n"
-        "current HEAD, shows what is being signed (target version, item count, items added (+),\n"
-        "removed (-) and changed (~) versus HEAD), checks locally that payload_b3 is the\n"
-        "BLAKE3 of the payload's RFC 8785 form, asks for confirmation, then signs and posts the\n"
-        "approval (POST /registry/approvals/ID; scope registry:approve). Prints the number of\n"
-        "approvals and the quorum.\n\n"
+        "usage: svcr approve [options] PROPOSAL_ID --key FILE [--yes] [--trust-roots FILE]\n"
+        "Approves a proposal as the signer whose key is in FILE. Before showing anything it\n"
+        "checks that payload_b3 is the BLAKE3 of the payload's RFC 8785 form and matches the\n"
+        "id, and verifies HEAD, the version the proposal is reviewed against: its payload\n"
+        "hashes to its payload_b3, which is /registry/head's and the proposal's prev_hash, its\n"
+        "version is the proposal's - 1, and its approvals reach the quorum of the signer set\n"
+        "that governs it (from the trust roots with --trust-roots; else the set version\n"
+        "HEAD - 1 declares, as served). Any mismatch: exit 1, nothing signed. Then it shows what\n"
+        "is being signed (target version, item count, items added (+), removed (-) and changed\n"
+        "(~) versus HEAD; text from the registry with control, bidi and invisible characters\n"
+        "escaped as \\uXXXX), asks for confirmation, signs and posts the approval\n"
+        "(POST /registry/approvals/ID; scope registry:approve) and prints the count.\n\n"
         "  --key FILE          a key file from `svcr keygen`\n"
         "  --yes               sign without asking (required when standard input is not a\n"
-        "                      terminal)\n" CLI_CONN_HELP
-        "\nExit status: 0 accepted, 1 the registry refused (error code and message printed), "
-        "could\n"
-        "not be reached, served a payload whose hash does not match, or the prompt was declined;\n"
-        "2 bad usage (including no terminal and no --yes) or an unusable key file.\n",
+        "                      terminal)\n"
+        "  --trust-roots FILE  verify HEAD's chain from the genesis signer set in FILE\n"
+        "                      (default $SVCR_TRUST_ROOTS)\n" CLI_CONN_HELP
+        "\nExit status: 0 accepted; 1 the registry refused (error code and message printed),\n"
+        "could not be reached, served a payload whose hash does not match, a HEAD that does not\n"
+        "verify or that the proposal does not extend, or the prompt was declined; 2 bad usage\n"
+        "(including no terminal and no --yes) or an unusable key or trust-roots file.\n",
     .min_pos = 1,
     .max_pos = 1,
-    .opts = {"--key", NULL},
+    .opts = {"--key", "--trust-roots", NULL},
     .flags = {"--yes", NULL},
     .run = run_approve,
 };

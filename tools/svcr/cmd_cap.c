@@ -9,6 +9,7 @@
 #include "crypto/ed25519.h"
 #include "interop/jcs.h"
 #include "interop/rfc3339.h"
+#include "term.h"
 
 #define CAP_MAX_SCOPES 16
 
@@ -130,11 +131,15 @@ static int cap_print(char *token, int64_t expires_s, int json)
     return CLI_OK;
 }
 
-/* The token text: the argument, or standard input for "-" (trimmed). Owned. */
+/* The token text: the argument (then wiped in argv, so that `ps` no longer shows it), or
+ * standard input for "-" (trimmed). Owned. */
 static char *cap_token_text(const char *arg)
 {
-    if (strcmp(arg, "-") != 0)
-        return strdup(arg);
+    if (strcmp(arg, "-") != 0) {
+        char *t = strdup(arg);
+        crypto_wipe((char *)arg, strlen(arg));
+        return t;
+    }
     buf b = {0};
     if (cli_read_input("-", &b) != 0) {
         buf_free(&b);
@@ -203,18 +208,20 @@ static int cap_attenuate(int argc, char **argv)
     return rc;
 }
 
-/* Human form of auth_inspect's JSON. */
+/* Human form of auth_inspect's JSON. A token is foreign text: every field is escaped. */
 static void cap_print_inspect(const json_t *j)
 {
-    printf("key id:   %s\nlocation: %s\ncaveats:\n", cli_json_str(j, "key_id", ""),
-           cli_json_str(j, "location", ""));
+    term_printf("key id:   %.*s\nlocation: %.*s\ncaveats:\n", TERM_JS(j, "key_id", ""),
+                TERM_JS(j, "location", ""));
     const json_t *cav = json_object_get(j, "caveats");
-    for (size_t i = 0; i < json_array_size(cav); i++)
-        printf("  %s\n", json_string_value(json_array_get(cav, i)));
+    for (size_t i = 0; i < json_array_size(cav); i++) {
+        const json_t *cv = json_array_get(cav, i);
+        term_printf("  %.*s\n", (int)json_string_length(cv), json_string_value(cv));
+    }
     const json_t *tp = json_object_get(j, "third_party_caveats");
     for (size_t i = 0; i < json_array_size(tp); i++)
-        printf("  third-party at %s: %s\n", cli_json_str(json_array_get(tp, i), "location", ""),
-               cli_json_str(json_array_get(tp, i), "identifier", ""));
+        term_printf("  third-party at %.*s: %.*s\n", TERM_JS(json_array_get(tp, i), "location", ""),
+                    TERM_JS(json_array_get(tp, i), "identifier", ""));
 }
 
 static int cap_inspect(int argc, char **argv)
@@ -228,7 +235,7 @@ static int cap_inspect(int argc, char **argv)
         rc = cli_usage_error("cap inspect", "the token is not a v1 macaroon");
     json_t *j = out ? jcs_parse(out, strlen(out), 0, NULL) : NULL;
     if (rc == 0 && o.json)
-        printf("%s\n", out);
+        term_json(stdout, out, strlen(out), 0);
     else if (rc == 0 && j)
         cap_print_inspect(j);
     json_decref(j);

@@ -78,7 +78,8 @@ static const remote_spec diff_spec = {
         "usage: svcr diff [options] A B\n"
         "Compares the items of versions A and B (integers; 0 is the empty genesis; \"head\" is\n"
         "the current HEAD) by (kind, id): one line per item added (+), removed (-) or changed (~)\n"
-        "going from A to B, after a summary line. --json prints\n"
+        "going from A to B, after a summary line, as the registry serves them (not verified\n"
+        "here: `svcr verify-remote` verifies). --json prints\n"
         "{\"from\",\"to\",\"added\":[{kind,id}],\"removed\":[...],\"changed\":[...]}."
         "\n\n" CLI_CONN_HELP
         "\nExit status: 0 done, 1 the registry refused (e.g. NotFound) or could not be reached,\n"

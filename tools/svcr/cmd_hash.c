@@ -9,6 +9,7 @@
 #include "crypto/b3.h"
 #include "crypto/codec.h"
 #include "interop/jcs.h"
+#include "term.h"
 
 static int wants_help(int argc, char **argv)
 {
@@ -23,7 +24,7 @@ static int hash_stream(const char *path, uint8_t out[B3_LEN])
 {
     int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        fprintf(stderr, "svcr b3: %s: %s\n", path, strerror(errno));
+        term_fprintf(stderr, "svcr b3: %s: %s\n", path, strerror(errno));
         return -1;
     }
     static char chunk[1 << 16];
@@ -35,7 +36,7 @@ static int hash_stream(const char *path, uint8_t out[B3_LEN])
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            fprintf(stderr, "svcr b3: %s: %s\n", path, strerror(errno));
+            term_fprintf(stderr, "svcr b3: %s: %s\n", path, strerror(errno));
             rc = -1;
             break;
         }
@@ -104,8 +105,8 @@ static int canonical_input(const char *verb, const char *path, int allow_scalar,
     int rc = jcs_canonicalize(in.data, in.len, allow_scalar, out, &err);
     buf_free(&in);
     if (rc != 0) {
-        fprintf(stderr, "svcr %s: %s: %s: %s\n", verb, path, svcr_code_name(err.code),
-                err.message);
+        term_fprintf(stderr, "svcr %s: %s: %s: %s\n", verb, path, svcr_code_name(err.code),
+                     err.message);
         return -1;
     }
     return 0;
@@ -142,7 +143,8 @@ int cmd_payload_b3(int argc, char **argv)
     buf out = {0};
     int rc = canonical_input("payload-b3", argv[1], 0, &out);
     if (rc == 0 && (out.len == 0 || out.data[0] != '{')) {
-        fprintf(stderr, "svcr payload-b3: %s: Malformed: a payload is a JSON object\n", argv[1]);
+        term_fprintf(stderr, "svcr payload-b3: %s: Malformed: a payload is a JSON object\n",
+                     argv[1]);
         rc = -1;
     }
     if (rc == 0) {

@@ -160,7 +160,7 @@ static void trust_roots_help(void)
         "a signer entry JSON. Writes it to FILE (or prints it) and prints its pin, the\n"
         "b3:<hex> of its RFC 8785 form, for bootstrap.trust_roots_hash (on stderr).\n\n"
         "  --m M        quorum: approvals needed (1 <= M <= number of signers)\n"
-        "  --ttl DUR    proposal_ttl_secs as a duration (s m h d; default 3d)\n"
+        "  --ttl DUR    proposal_ttl_secs as a duration (s m h d; default 3d, at most 365d)\n"
         "  --out FILE   write the set to FILE instead of stdout\n"
         "  --json       print {\"trust_roots_hash\":\"b3:...\",\"signer_set\":{...}}\n\n"
         "Exit status: 0 done, 2 bad usage or input (the set is checked as the registry\n"
@@ -278,8 +278,10 @@ int cmd_trust_roots(int argc, char **argv)
     int rc = trust_roots_args(argc, argv, &o);
     if (rc == 0 && (!o.m || cli_parse_u64(o.m, 1, TRUST_ROOTS_MAX_SIGNERS, &m) != 0))
         rc = cli_usage_error("trust-roots", "--m wants a quorum from 1 to the number of signers");
-    else if (rc == 0 && o.ttl && (cli_parse_duration(o.ttl, &ttl_ms) != 0 || ttl_ms < 1000))
-        rc = cli_usage_error("trust-roots", "--ttl wants a duration of at least 1s (e.g. 3d)");
+    else if (rc == 0 && o.ttl &&
+             (cli_parse_duration(o.ttl, &ttl_ms) != 0 || ttl_ms < 1000 ||
+              ttl_ms / 1000 > SIGNER_SET_MAX_TTL_SECS))
+        rc = cli_usage_error("trust-roots", "--ttl wants a duration from 1s to 365d (e.g. 3d)");
     else if (rc == 0 && (o.nfiles == 0 || o.nfiles > TRUST_ROOTS_MAX_SIGNERS))
         rc = cli_usage_error("trust-roots", "give 1 to 256 PUBFILEs (see --help)");
     if (rc == 0) {

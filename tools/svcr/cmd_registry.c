@@ -7,17 +7,19 @@
 #include "interop/jcs.h"
 #include "payload.h"
 #include "remote.h"
+#include "term.h"
 
 #define EXIT_HELP                                                                                  \
     "\nExit status: 0 done, 1 the registry refused (its error code and message are printed)\n"     \
     "or could not be reached, 2 bad usage or input.\n"
 
-/* Prints the raw answer with --json; returns 1 when it did. */
+/* Prints the answer as received with --json (characters a terminal acts on escaped, see
+ * term_json); returns 1 when it did. */
 static int print_raw(const remote_call *c, const buf *raw)
 {
     if (!c->r.conn.json)
         return 0;
-    printf("%.*s\n", (int)raw->len, raw->data);
+    term_json(stdout, raw->data, raw->len, 0);
     return 1;
 }
 
@@ -53,11 +55,11 @@ static int run_propose(remote_call *c)
     long status = 0;
     int rc = remote_post_json(&c->r, "/registry/proposals", req, &ans, &raw, &status);
     if (rc == CLI_OK && (c->flag[0] || c->flag[1]))
-        printf("%s\n", cli_json_str(ans, "proposal_id", "?")); /* --quiet: the id alone */
+        term_printf("%.*s\n", TERM_JS(ans, "proposal_id", "?")); /* --quiet: the id alone */
     else if (rc == CLI_OK && !print_raw(c, &raw))
-        printf("proposal %s (%s)\npayload_b3 %s\nexpires_at %s\n",
-               cli_json_str(ans, "proposal_id", "?"), status == 202 ? "new" : "already proposed",
-               cli_json_str(ans, "payload_b3", "?"), cli_json_str(ans, "expires_at", "?"));
+        term_printf("proposal %.*s (%s)\npayload_b3 %.*s\nexpires_at %.*s\n",
+                    TERM_JS(ans, "proposal_id", "?"), status == 202 ? "new" : "already proposed",
+                    TERM_JS(ans, "payload_b3", "?"), TERM_JS(ans, "expires_at", "?"));
     json_decref(ans);
     json_decref(req);
     buf_free(&raw);
@@ -73,8 +75,8 @@ static const remote_spec propose_spec = {
         "wrapped into {\"schema_version\":\"1.0.0\",\"payload\":...} and its payload_b3, computed\n"
         "here, is sent along so the registry checks it. Prints proposal_id, payload_b3 and\n"
         "expires_at (proposing the same payload again returns the same proposal).\n"
-        "  --quiet, -q   print only the proposal id (for scripts: ID=$(svcr propose -q f))\n\n"
-        CLI_CONN_HELP EXIT_HELP,
+        "  --quiet, -q   print only the proposal id (for scripts: ID=$(svcr propose -q "
+        "f))\n\n" CLI_CONN_HELP EXIT_HELP,
     .min_pos = 1,
     .max_pos = 1,
     .flags = {"--quiet", "-q"},
@@ -95,9 +97,9 @@ static int post_commit(remote_call *c, const char *path, json_t *body, const cha
     buf raw = {0};
     int rc = body ? remote_post_json(&c->r, path, body, &ans, &raw, NULL) : CLI_USAGE;
     if (rc == CLI_OK && !print_raw(c, &raw))
-        printf("%s version %llu %s at %s\n", what,
-               (unsigned long long)cli_json_u64(ans, "version", 0),
-               cli_json_str(ans, "payload_b3", "?"), cli_json_str(ans, "committed_at", "?"));
+        term_printf("%s version %llu %.*s at %.*s\n", what,
+                    (unsigned long long)cli_json_u64(ans, "version", 0),
+                    TERM_JS(ans, "payload_b3", "?"), TERM_JS(ans, "committed_at", "?"));
     json_decref(ans);
     json_decref(body);
     buf_free(&raw);
@@ -165,8 +167,8 @@ static int post_admin(remote_call *c, const char *path)
     buf raw = {0};
     int rc = body ? remote_post_json(&c->r, path, body, &ans, &raw, NULL) : CLI_USAGE;
     if (rc == CLI_OK && !print_raw(c, &raw))
-        printf("write plane %s (reason: %s)\n",
-               json_is_true(json_object_get(ans, "frozen")) ? "frozen" : "thawed", c->pos[0]);
+        term_printf("write plane %s (reason: %s)\n",
+                    json_is_true(json_object_get(ans, "frozen")) ? "frozen" : "thawed", c->pos[0]);
     json_decref(ans);
     json_decref(body);
     buf_free(&raw);
@@ -224,9 +226,9 @@ static int run_head(remote_call *c)
     buf raw = {0};
     int rc = remote_get_json(&c->r, "/registry/head", &h, &raw, 0);
     if (rc == CLI_OK && !print_raw(c, &raw))
-        printf("version %llu %s committed_at %s\n",
-               (unsigned long long)cli_json_u64(h, "version", 0),
-               cli_json_str(h, "payload_b3", "?"), cli_json_str(h, "committed_at", "-"));
+        term_printf("version %llu %.*s committed_at %.*s\n",
+                    (unsigned long long)cli_json_u64(h, "version", 0),
+                    TERM_JS(h, "payload_b3", "?"), TERM_JS(h, "committed_at", "-"));
     json_decref(h);
     buf_free(&raw);
     return rc;
@@ -247,27 +249,38 @@ int cmd_head(int argc, char **argv)
     return remote_verb(&head_spec, argc, argv);
 }
 
-/* Human summary of a signed artifact. */
+/* One line per approval: "  <signer_id> signed_at <time>". */
+static void print_approvals(const json_t *ap)
+{
+    for (size_t i = 0; i < json_array_size(ap); i++) {
+        const json_t *a = json_array_get(ap, i);
+        term_printf("  %.*s signed_at %.*s\n", TERM_JS(a, "signer_id", "?"),
+                    TERM_JS(a, "signed_at", "?"));
+    }
+}
+
+/* Human summary of a signed artifact (as served: `svcr verify-remote` verifies). */
 static void print_artifact(const json_t *a)
 {
     const json_t *p = json_object_get(a, "payload");
-    printf("version %llu %s\nprev_hash %s\ncommitted_at %s\nproposal %s\n",
-           (unsigned long long)cli_json_u64(a, "version", 0), cli_json_str(a, "payload_b3", "?"),
-           cli_json_str(a, "prev_hash", "?"), cli_json_str(a, "committed_at", "?"),
-           cli_json_str(a, "proposal_id", "?"));
-    if (cli_json_str(p, "supersede_of", NULL))
-        printf("supersedes %s (%s)\n", cli_json_str(p, "supersede_of", ""),
-               cli_json_str(p, "supersede_reason", ""));
+    term_printf("version %llu %.*s\nprev_hash %.*s\ncommitted_at %.*s\nproposal %.*s\n",
+                (unsigned long long)cli_json_u64(a, "version", 0), TERM_JS(a, "payload_b3", "?"),
+                TERM_JS(a, "prev_hash", "?"), TERM_JS(a, "committed_at", "?"),
+                TERM_JS(a, "proposal_id", "?"));
+    if (json_is_string(json_object_get(p, "supersede_of")))
+        term_printf("supersedes %.*s (%.*s)\n", TERM_JS(p, "supersede_of", ""),
+                    TERM_JS(p, "supersede_reason", ""));
+    if (json_is_string(json_object_get(p, "supersede_note")))
+        term_printf("supersede_note %.*s\n", TERM_JS(p, "supersede_note", ""));
     const json_t *ap = json_object_get(a, "approvals");
     printf("approvals (%zu):\n", json_array_size(ap));
-    for (size_t i = 0; i < json_array_size(ap); i++)
-        printf("  %s signed_at %s\n", cli_json_str(json_array_get(ap, i), "signer_id", "?"),
-               cli_json_str(json_array_get(ap, i), "signed_at", "?"));
+    print_approvals(ap);
     const json_t *items = json_object_get(p, "items");
     printf("items (%zu):\n", json_array_size(items));
-    for (size_t i = 0; i < json_array_size(items); i++)
-        printf("  %s %s\n", cli_json_str(json_array_get(items, i), "kind", "?"),
-               cli_json_str(json_array_get(items, i), "id", "?"));
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const json_t *it = json_array_get(items, i);
+        term_printf("  %.*s %.*s\n", TERM_JS(it, "kind", "?"), TERM_JS(it, "id", "?"));
+    }
 }
 
 static int run_get(remote_call *c)
@@ -292,8 +305,9 @@ static const remote_spec get_spec = {
     .help =
         "usage: svcr get [options] VERSION\n"
         "Prints one committed version (GET /registry/VERSION): its hashes, approvals and items;\n"
-        "with --json the signed artifact exactly as served (SPEC §2.4).\n\n" CLI_CONN_HELP
-            EXIT_HELP,
+        "with --json the signed artifact as served (SPEC §2.4; characters a terminal acts on\n"
+        "written as \\uXXXX escapes). What the registry serves is printed, not verified here:\n"
+        "`svcr verify-remote` verifies.\n\n" CLI_CONN_HELP EXIT_HELP,
     .min_pos = 1,
     .max_pos = 1,
     .run = run_get,
@@ -310,16 +324,15 @@ static void print_proposal(const json_t *p)
 {
     const json_t *q = json_object_get(p, "quorum");
     const json_t *ap = json_object_get(p, "approvals");
-    printf("proposal %s %s version %llu\npayload_b3 %s\napprovals %zu, quorum %llu of %llu\n",
-           cli_json_str(p, "proposal_id", "?"), cli_json_str(p, "status", "?"),
-           (unsigned long long)cli_json_u64(p, "version", 0), cli_json_str(p, "payload_b3", "?"),
-           json_array_size(ap), (unsigned long long)cli_json_u64(q, "m", 0),
-           (unsigned long long)cli_json_u64(q, "n", 0));
-    for (size_t i = 0; i < json_array_size(ap); i++)
-        printf("  %s signed_at %s\n", cli_json_str(json_array_get(ap, i), "signer_id", "?"),
-               cli_json_str(json_array_get(ap, i), "signed_at", "?"));
-    printf("accepted_at %s\nexpires_at %s\n", cli_json_str(p, "accepted_at", "?"),
-           cli_json_str(p, "expires_at", "?"));
+    term_printf("proposal %.*s %.*s version %llu\npayload_b3 %.*s\n"
+                "approvals %zu, quorum %llu of %llu\n",
+                TERM_JS(p, "proposal_id", "?"), TERM_JS(p, "status", "?"),
+                (unsigned long long)cli_json_u64(p, "version", 0), TERM_JS(p, "payload_b3", "?"),
+                json_array_size(ap), (unsigned long long)cli_json_u64(q, "m", 0),
+                (unsigned long long)cli_json_u64(q, "n", 0));
+    print_approvals(ap);
+    term_printf("accepted_at %.*s\nexpires_at %.*s\n", TERM_JS(p, "accepted_at", "?"),
+                TERM_JS(p, "expires_at", "?"));
 }
 
 static void print_pending(const json_t *list)
@@ -329,12 +342,39 @@ static void print_pending(const json_t *list)
         printf("no pending proposals\n");
     for (size_t i = 0; i < json_array_size(ps); i++) {
         const json_t *p = json_array_get(ps, i), *q = json_object_get(p, "quorum");
-        printf("%s version %llu approvals %llu/%llu expires_at %s\n",
-               cli_json_str(p, "proposal_id", "?"),
-               (unsigned long long)cli_json_u64(p, "version", 0),
-               (unsigned long long)cli_json_u64(p, "approvals", 0),
-               (unsigned long long)cli_json_u64(q, "m", 0), cli_json_str(p, "expires_at", "?"));
+        term_printf("%.*s version %llu approvals %llu/%llu expires_at %.*s\n",
+                    TERM_JS(p, "proposal_id", "?"),
+                    (unsigned long long)cli_json_u64(p, "version", 0),
+                    (unsigned long long)cli_json_u64(p, "approvals", 0),
+                    (unsigned long long)cli_json_u64(q, "m", 0), TERM_JS(p, "expires_at", "?"));
     }
+}
+
+/* Every page of GET /registry/proposals (D42), as one {"proposals":[...],"next":null}. */
+static int get_all_pending(remote_call *c, json_t **out)
+{
+    json_t *all = json_array();
+    char path[160] = "/registry/proposals?limit=1000";
+    int rc = all ? CLI_OK : CLI_REFUSED;
+    for (int page = 0; rc == CLI_OK && page < 64; page++) { /* 64 pages > the 4,096 cap */
+        json_t *a = NULL;
+        buf raw = {0};
+        rc = remote_get_json(&c->r, path, &a, &raw, 0);
+        buf_free(&raw);
+        if (rc == CLI_OK)
+            json_array_extend(all, json_object_get(a, "proposals"));
+        const char *next = json_string_value(json_object_get(a, "next"));
+        if (rc == CLI_OK && next && strlen(next) < 64 &&
+            strspn(next, "0123456789._abcdefp") == strlen(next))
+            snprintf(path, sizeof path, "/registry/proposals?limit=1000&after=%s", next);
+        else
+            page = 64;
+        json_decref(a);
+    }
+    *out = rc == CLI_OK ? json_pack("{s:o, s:n}", "proposals", all, "next") : NULL;
+    if (rc != CLI_OK)
+        json_decref(all);
+    return rc;
 }
 
 static int run_proposals(remote_call *c)
@@ -342,17 +382,22 @@ static int run_proposals(remote_call *c)
     char path[64] = "/registry/proposals";
     if (c->npos && !remote_proposal_id_ok(c->pos[0]))
         return cli_usage_error("proposals", "%s is not a proposal id (p_ + 24 hex)", c->pos[0]);
-    if (c->npos)
-        snprintf(path, sizeof path, "/registry/proposals/%s", c->pos[0]);
+    if (!c->npos) {
+        json_t *all = NULL;
+        int rc = get_all_pending(c, &all);
+        if (rc == CLI_OK && c->r.conn.json)
+            cli_print_json(all);
+        else if (rc == CLI_OK)
+            print_pending(all);
+        json_decref(all);
+        return rc;
+    }
+    snprintf(path, sizeof path, "/registry/proposals/%s", c->pos[0]);
     json_t *a = NULL;
     buf raw = {0};
     int rc = remote_get_json(&c->r, path, &a, &raw, 0);
-    if (rc == CLI_OK && !print_raw(c, &raw)) {
-        if (c->npos)
-            print_proposal(a);
-        else
-            print_pending(a);
-    }
+    if (rc == CLI_OK && !print_raw(c, &raw))
+        print_proposal(a);
     json_decref(a);
     buf_free(&raw);
     return rc;
@@ -382,7 +427,7 @@ static void print_member(const json_t *r, const char *name)
 {
     const json_t *v = json_object_get(r, name);
     if (json_is_string(v))
-        printf(" %s=%s", name, json_string_value(v));
+        term_printf(" %s=%.*s", name, TERM_JS(r, name, ""));
     else if (json_is_number(v))
         printf(" %s=%llu", name, (unsigned long long)cli_json_u64(r, name, 0));
 }
@@ -394,9 +439,8 @@ static void print_audit(const json_t *a)
     const json_t *recs = json_object_get(a, "records");
     for (size_t i = 0; i < json_array_size(recs); i++) {
         const json_t *r = json_array_get(recs, i);
-        printf("%llu %s %s %s", (unsigned long long)cli_json_u64(r, "seq", 0),
-               cli_json_str(r, "ts", "?"), cli_json_str(r, "event", "?"),
-               cli_json_str(r, "decision", "?"));
+        term_printf("%llu %.*s %.*s %.*s", (unsigned long long)cli_json_u64(r, "seq", 0),
+                    TERM_JS(r, "ts", "?"), TERM_JS(r, "event", "?"), TERM_JS(r, "decision", "?"));
         for (size_t k = 0; k < sizeof extra / sizeof extra[0]; k++)
             print_member(r, extra[k]);
         putchar('\n');

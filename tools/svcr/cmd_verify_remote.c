@@ -3,10 +3,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <stdlib.h>
+
+#include "base.h"
 #include "cli.h"
 #include "governance/chain_verify.h"
-#include "interop/jcs.h"
 #include "remote.h"
+#include "term.h"
 
 /* Outcome of a run. */
 typedef struct vr_result {
@@ -22,48 +25,16 @@ static double vr_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The genesis signer set from --trust-roots (a signer_set item, as the registry reads it). */
-static signer_set *vr_roots(const char *path)
-{
-    json_t *j = cli_read_json("verify-remote", path);
-    if (!j)
-        return NULL;
-    signer_set *s = NULL;
-    svcr_err err;
-    if (signer_set_from_json(j, "trust_roots", &s, &err) != SVCR_OK)
-        fprintf(stderr, "svcr verify-remote: %s: %s: %s\n", path, err.path, err.message);
-    json_decref(j);
-    return s;
-}
-
-/* Fetches and verifies version r->verified + 1. Returns 0, -1 (verification failed: r filled)
+/* Fetches and verifies version cv->next_version. Returns 0, -1 (verification failed: r filled)
  * or CLI_REFUSED (unreachable, printed). */
 static int vr_step(remote_call *c, chain_verifier *cv, vr_result *r)
 {
     uint64_t v = cv->next_version;
-    char path[64];
-    snprintf(path, sizeof path, "/registry/%llu", (unsigned long long)v);
-    http_reply rep = {0};
-    int rc = 0;
-    svcr_err err;
-    if (http_get(c->r.http, path, &rep) != 0) {
-        rc = remote_unreachable(&c->r);
-    } else if (rep.status != 200) {
-        json_t *e = jcs_parse(rep.body.data, rep.body.len, 0, NULL);
-        snprintf(r->message, sizeof r->message, "version %llu: GET %s answered HTTP %ld (%s)",
-                 (unsigned long long)v, path, rep.status,
-                 cli_json_str(json_object_get(e, "error"), "code", "no envelope"));
-        json_decref(e);
-        rc = -1;
-    } else if (chain_verify_next(cv, rep.body.data, rep.body.len, NULL, 1, &err) != SVCR_OK) {
-        snprintf(r->message, sizeof r->message, "%s", err.message);
-        rc = -1;
-    }
+    int rc = base_verify_next(&c->r, cv, NULL, r->message, sizeof r->message);
     if (rc == -1)
         r->failed_version = v;
-    else if (rc == 0)
+    else if (rc == CLI_OK)
         r->verified = v;
-    http_reply_free(&rep);
     return rc;
 }
 
@@ -105,21 +76,22 @@ static void vr_print(const remote_call *c, const vr_result *r, int ok, double se
             cli_print_json(o);
         json_decref(o);
     } else if (ok) {
-        printf("ok: %llu versions verified from the trust roots, head version %llu %s "
-               "(%.3f s)\n",
-               (unsigned long long)r->verified, (unsigned long long)r->head_version, r->head_b3,
-               secs);
+        term_printf("ok: %llu versions verified from the trust roots, head version %llu %s "
+                    "(%.3f s)\n",
+                    (unsigned long long)r->verified, (unsigned long long)r->head_version,
+                    r->head_b3, secs);
     } else {
-        printf("FAIL: %s\n", r->message);
+        term_printf("FAIL: %s\n", r->message);
     }
 }
 
 static int run_verify_remote(remote_call *c)
 {
-    if (!c->opt[0])
+    const char *roots_path = c->opt[0] ? c->opt[0] : getenv("SVCR_TRUST_ROOTS");
+    if (!roots_path || !*roots_path)
         return cli_usage_error("verify-remote", "--trust-roots FILE is required (the registry "
                                                 "does not serve its trust roots)");
-    signer_set *roots = vr_roots(c->opt[0]);
+    signer_set *roots = base_roots_load("verify-remote", roots_path);
     if (!roots)
         return CLI_USAGE;
     vr_result r = {0};
@@ -142,8 +114,8 @@ static const remote_spec verify_remote_spec = {
         "against the signer set of its era (version 1 against FILE, the trust roots the registry\n"
         "was started with), distinct signers and the quorum; then compares the chain's end with\n"
         "/registry/head. Prints \"ok: ...\" or \"FAIL: version N: what broke\".\n\n"
-        "  --trust-roots FILE  the genesis signer set (required: the registry does not serve "
-        "it)\n" CLI_CONN_HELP
+        "  --trust-roots FILE  the genesis signer set (default $SVCR_TRUST_ROOTS; required: the\n"
+        "                      registry does not serve it)\n" CLI_CONN_HELP
         "\nExit status: 0 verified, 1 verification failed or the registry could not be reached,\n"
         "2 bad usage or an unusable trust-roots file.\n",
     .min_pos = 0,

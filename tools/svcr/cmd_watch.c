@@ -9,11 +9,13 @@
 #include "cli.h"
 #include "interop/jcs.h"
 #include "remote.h"
+#include "term.h"
 
 #define WATCH_BACKOFF_MIN_MS 250
 #define WATCH_BACKOFF_MAX_MS 10000
-#define WATCH_IDLE_MS 45000 /* default: three missed heartbeats at sse.heartbeat = 15 s */
-#define WATCH_LINE_MAX (1 << 20)
+#define WATCH_IDLE_MS 45000       /* default: three missed heartbeats at sse.heartbeat = 15 s */
+#define WATCH_LINE_MAX (1 << 20)  /* one line of the stream */
+#define WATCH_EVENT_MAX (1 << 20) /* the data of one event (the registry's are < 1 KiB) */
 
 typedef struct watch_state {
     int json;
@@ -24,6 +26,7 @@ typedef struct watch_state {
     int got_data; /* something arrived on the current connection */
     buf line, data;
     char event[64];
+    char fatal[200]; /* why the stream cannot be followed (exit 1); "" while it can */
 } watch_state;
 
 static int64_t mono_ms(void)
@@ -48,37 +51,60 @@ static void event_reset(watch_state *w)
 }
 
 /* {"event":"<type>","data":<the data as sent>} on one line. The data parsed as JSON, so any
- * line break in it (several data: lines) lies between tokens and may become a space. */
+ * line break in it (several data: lines) lies between tokens and becomes a space (term_json,
+ * which also escapes what a terminal would act on). */
 static void print_json_event(watch_state *w, const char *type)
 {
-    for (char *p = w->data.data; (p = strchr(p, '\n')) != NULL;)
-        *p = ' ';
     json_t *t = json_string(type);
     char *ts = t ? json_dumps(t, JSON_ENCODE_ANY) : NULL;
-    printf("{\"event\":%s,\"data\":%s}\n", ts ? ts : "\"?\"", w->data.data);
+    buf line = {0};
+    if (buf_printf(&line, "{\"event\":%s,\"data\":", ts ? ts : "\"?\"") == 0 &&
+        buf_append(&line, w->data.data, w->data.len) == 0 && buf_putc(&line, '}') == 0)
+        term_json(stdout, line.data, line.len, 0);
+    buf_free(&line);
     free(ts);
     json_decref(t);
 }
 
-/* Prints one event; returns 1 when it counted. */
+/* Stops following: the reason is printed when the connection ends; the exit status is 1. */
+static int watch_fail(watch_state *w, const char *why)
+{
+    snprintf(w->fatal, sizeof w->fatal, "%s", why);
+    return 1;
+}
+
+/* Prints one event; returns 1 when it counted, -1 when the stream went back (a rollback:
+ * w->fatal says so). */
 static int event_print(watch_state *w, const char *type, const json_t *d)
 {
     int update = strcmp(type, "registry.update") == 0;
     int reconcile = strcmp(type, "registry.reconcile") == 0;
     uint64_t v = cli_json_u64(d, "version", 0);
-    if (update && w->have_last && v <= w->last_id)
+    if ((update || reconcile) && w->have_last && v < w->last_id) {
+        /* SPEC §22.2 rule 5: a HEAD below one already seen is a rollback, never followed */
+        char why[160];
+        snprintf(why, sizeof why,
+                 "Rollback: the registry's %s is version %llu, below version %llu already seen",
+                 reconcile ? "head" : "stream", (unsigned long long)v,
+                 (unsigned long long)w->last_id);
+        watch_fail(w, why);
+        return -1;
+    }
+    if (update && w->have_last && v == w->last_id)
         return 0; /* already seen (a resumed stream may repeat its starting point) */
-    const char *corr = cli_json_str(d, "corr_id", "");
+    int corr_len = term_strlen(d, "corr_id", "");
+    const char *corr = corr_len ? term_str(d, "corr_id", "") : "-";
     if (w->json)
         print_json_event(w, type);
     else if (update)
-        printf("version %llu %s %s %s\n", (unsigned long long)v, cli_json_str(d, "payload_b3", "?"),
-               cli_json_str(d, "committed_at", "-"), *corr ? corr : "-");
+        term_printf("version %llu %.*s %.*s %.*s\n", (unsigned long long)v,
+                    TERM_JS(d, "payload_b3", "?"), TERM_JS(d, "committed_at", "-"),
+                    corr_len ? corr_len : 1, corr);
     else if (reconcile)
-        printf("reconcile: continuing from head version %llu %s\n", (unsigned long long)v,
-               cli_json_str(d, "payload_b3", "?"));
+        term_printf("reconcile: continuing from head version %llu %.*s\n", (unsigned long long)v,
+                    TERM_JS(d, "payload_b3", "?"));
     else
-        printf("event %s %s\n", type, w->data.data);
+        term_printf("event %s %.*s\n", type, (int)w->data.len, w->data.data);
     fflush(stdout);
     if (update || reconcile) {
         w->last_id = v;
@@ -95,12 +121,16 @@ static int event_dispatch(watch_state *w)
         return 0;
     }
     json_t *d = jcs_parse(w->data.data, w->data.len, 0, NULL);
+    int counted = 0;
     if (d)
-        w->events += (uint64_t)event_print(w, w->event[0] ? w->event : "message", d);
+        counted = event_print(w, w->event[0] ? w->event : "message", d);
     else
         fprintf(stderr, "svcr watch: skipped an event whose data is not JSON\n");
     json_decref(d);
     event_reset(w);
+    if (counted < 0)
+        return 1;
+    w->events += (uint64_t)counted;
     return w->max_events && w->events >= w->max_events;
 }
 
@@ -119,9 +149,12 @@ static int line_process(watch_state *w, const char *l)
     if (flen == 5 && strncmp(l, "event", 5) == 0)
         snprintf(w->event, sizeof w->event, "%s", val);
     else if (flen == 4 && strncmp(l, "data", 4) == 0) {
+        size_t n = strlen(val);
+        if (n + 1 > WATCH_EVENT_MAX - w->data.len)
+            return watch_fail(w, "an event of the stream is larger than 1 MiB");
         if (w->data.len)
             buf_putc(&w->data, '\n');
-        buf_puts(&w->data, val);
+        buf_append(&w->data, val, n);
     }
     return 0; /* id and retry: the id is the version, read from data */
 }
@@ -133,8 +166,10 @@ static int on_chunk(void *ctx, const char *data, size_t len)
     w->got_data = 1;
     for (size_t i = 0; i < len; i++) {
         if (data[i] != '\n') {
-            if (w->line.len >= WATCH_LINE_MAX || buf_putc(&w->line, data[i]) != 0)
-                return 1;
+            if (w->line.len >= WATCH_LINE_MAX)
+                return watch_fail(w, "a line of the stream is longer than 1 MiB");
+            if (buf_putc(&w->line, data[i]) != 0)
+                return watch_fail(w, "out of memory");
             continue;
         }
         if (w->line.len && w->line.data[w->line.len - 1] == '\r')
@@ -173,15 +208,20 @@ static int watch_once(remote_call *c, watch_state *w, int64_t deadline)
     buf_reset(&w->line);
     event_reset(w);
     int rc = -1;
-    if (end == HTTP_STREAM_STOPPED || (deadline && mono_ms() >= deadline))
+    if (w->fatal[0]) {
+        term_fprintf(stderr, "svcr watch: %s: stopping\n", w->fatal);
+        rc = CLI_REFUSED;
+    } else if (http_client_over_limit(c->r.http)) {
+        rc = remote_unreachable(&c->r);
+    } else if (end == HTTP_STREAM_STOPPED || (deadline && mono_ms() >= deadline))
         rc = CLI_OK;
     else if (end == HTTP_STREAM_STATUS && err.status >= 400 && err.status < 500)
         rc = remote_report(&c->r, &err);
     else if (end == HTTP_STREAM_STATUS)
         fprintf(stderr, "svcr watch: HTTP %ld; ", err.status);
     else
-        fprintf(stderr, "svcr watch: %s; ",
-                end == HTTP_STREAM_FAILED ? http_client_error(c->r.http) : "stream ended");
+        term_fprintf(stderr, "svcr watch: %s; ",
+                     end == HTTP_STREAM_FAILED ? http_client_error(c->r.http) : "stream ended");
     http_reply_free(&err);
     return rc;
 }
@@ -233,15 +273,19 @@ static const remote_spec watch_spec = {
         "event.\n"
         "On a disconnect it reconnects with Last-Event-ID set to the last version seen\n"
         "(exponential backoff with jitter, at most 10 s between attempts), so no version is\n"
-        "missed while the registry keeps it.\n\n"
+        "missed while the registry keeps it. A reconcile or update below the last version seen\n"
+        "is a rollback (SPEC 22.2 rule 5): reported, never followed, exit 1. So is a stream line\n"
+        "or an event's data over 1 MiB (the registry's events are far smaller). Text from the\n"
+        "registry is printed with control, bidi and invisible characters escaped.\n\n"
         "  --from N            start after version N (default: the current HEAD, then live)\n"
         "  --max-events N      exit 0 after N events\n"
         "  --timeout DUR       exit 0 after DUR (ms s m h d)\n"
         "  --idle-timeout DUR  reconnect when nothing, not even a heartbeat, arrived for DUR\n"
         "                      (default 45s: three of the registry's default "
         "heartbeats)\n" CLI_CONN_HELP
-        "\nExit status: 0 at --max-events or --timeout, 1 the registry refused the stream (4xx),\n"
-        "2 bad usage. Without either option it runs until interrupted.\n",
+        "\nExit status: 0 at --max-events or --timeout; 1 the registry refused the stream (4xx),\n"
+        "rolled back, or sent a line or an event over 1 MiB; 2 bad usage. Without --max-events\n"
+        "or --timeout it runs until interrupted.\n",
     .min_pos = 0,
     .max_pos = 0,
     .opts = {"--from", "--max-events", "--timeout", "--idle-timeout", NULL},

@@ -16,9 +16,16 @@
 struct http_client {
     CURL *curl;
     char *base; /* without a trailing '/' */
-    char *auth; /* "Authorization: Bearer ..." or NULL; wiped on free */
+    char *auth; /* "Authorization: Bearer ..." or NULL; wiped on free; sent on POST only */
     char err[CURL_ERROR_SIZE];
+    int over_limit; /* the last answer was refused for its size */
 };
+
+/* Where a non-streamed answer is collected: refused past HTTP_MAX_BODY_BYTES. */
+typedef struct collect_ctx {
+    http_client *h;
+    buf *body;
+} collect_ctx;
 
 /* State of one streamed request. */
 typedef struct stream_ctx {
@@ -82,20 +89,47 @@ const char *http_client_error(const http_client *h)
     return h->err;
 }
 
+int http_client_over_limit(const http_client *h)
+{
+    return h->over_limit;
+}
+
 void http_reply_free(http_reply *r)
 {
     buf_free(&r->body);
     r->status = 0;
 }
 
-static size_t collect(char *data, size_t size, size_t n, void *vbuf)
+/* Marks the answer as too large and says so in the error buffer. */
+static void set_over_limit(http_client *h)
 {
-    return buf_append(vbuf, data, size * n) == 0 ? size * n : 0;
+    h->over_limit = 1;
+    snprintf(h->err, sizeof h->err, "the answer is larger than the %u MiB limit",
+             (unsigned)(HTTP_MAX_BODY_BYTES >> 20));
 }
 
-/* Sets what every request shares; returns the header list the caller frees, or NULL. */
+/* Appends to a body unless that takes it to HTTP_MAX_BODY_BYTES (then 0: libcurl aborts). A
+ * body stays below the limit, so that with its NUL it never outgrows a buffer of the limit's
+ * size (buf doubles: one byte more would allocate twice the limit). */
+static size_t append_capped(http_client *h, buf *body, const char *data, size_t n)
+{
+    if (n >= HTTP_MAX_BODY_BYTES - body->len) {
+        set_over_limit(h);
+        return 0;
+    }
+    return buf_append(body, data, n) == 0 ? n : 0;
+}
+
+static size_t collect(char *data, size_t size, size_t n, void *vctx)
+{
+    collect_ctx *c = vctx;
+    return append_capped(c->h, c->body, data, size * n);
+}
+
+/* Sets what every request shares; returns the header list the caller frees, or NULL. The
+ * token goes only where `with_auth` (writes). */
 static struct curl_slist *prepare(http_client *h, const char *path, const char *accept,
-                                  const char *extra)
+                                  const char *extra, int with_auth)
 {
     char *url = NULL;
     if (asprintf(&url, "%s%s", h->base, path) < 0)
@@ -104,13 +138,16 @@ static struct curl_slist *prepare(http_client *h, const char *path, const char *
     curl_easy_setopt(c, CURLOPT_URL, url);
     free(url); /* libcurl keeps its own copy */
     h->err[0] = '\0';
+    h->over_limit = 0;
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->err);
+    /* refused before reading when Content-Length announces more */
+    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_MAX_BODY_BYTES);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "svcr/" SVCR_VERSION);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, HTTP_CONNECT_TIMEOUT_MS);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     struct curl_slist *hd = curl_slist_append(NULL, accept);
-    if (hd && h->auth)
+    if (hd && with_auth && h->auth)
         hd = curl_slist_append(hd, h->auth);
     if (hd && extra)
         hd = curl_slist_append(hd, extra);
@@ -124,13 +161,19 @@ static struct curl_slist *prepare(http_client *h, const char *path, const char *
 static int perform(http_client *h, struct curl_slist *hd, http_reply *out)
 {
     CURL *c = h->curl;
+    collect_ctx cc = {h, &out->body};
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out->body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &cc);
     buf_reset(&out->body);
     CURLcode rc = curl_easy_perform(c);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(hd);
+    if (rc == CURLE_FILESIZE_EXCEEDED || h->over_limit) {
+        set_over_limit(h);
+        buf_free(&out->body);
+        return -1;
+    }
     if (rc != CURLE_OK) {
         if (!h->err[0])
             snprintf(h->err, sizeof h->err, "%s", curl_easy_strerror(rc));
@@ -144,7 +187,7 @@ static int perform(http_client *h, struct curl_slist *hd, http_reply *out)
 
 int http_get(http_client *h, const char *path, http_reply *out)
 {
-    struct curl_slist *hd = prepare(h, path, "Accept: application/json", NULL);
+    struct curl_slist *hd = prepare(h, path, "Accept: application/json", NULL, 0);
     if (!hd)
         return -1;
     curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
@@ -154,7 +197,7 @@ int http_get(http_client *h, const char *path, http_reply *out)
 int http_post(http_client *h, const char *path, const char *json, size_t len, http_reply *out)
 {
     struct curl_slist *hd =
-        prepare(h, path, "Accept: application/json", "Content-Type: application/json");
+        prepare(h, path, "Accept: application/json", "Content-Type: application/json", 1);
     if (!hd)
         return -1;
     curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
@@ -173,7 +216,7 @@ static size_t stream_write(char *data, size_t size, size_t n, void *vctx)
     long status = 0;
     curl_easy_getinfo(s->h->curl, CURLINFO_RESPONSE_CODE, &status);
     if (status != 200)
-        return buf_append(&s->err_reply->body, data, size * n) == 0 ? size * n : 0;
+        return append_capped(s->h, &s->err_reply->body, data, size * n);
     if (s->cb(s->ctx, data, size * n) != 0) {
         s->stopped = 1;
         return 0;
@@ -206,7 +249,7 @@ http_stream_end http_stream(http_client *h, const char *path, const char *last_e
     if (last_event_id)
         snprintf(lei, sizeof lei, "Last-Event-ID: %s", last_event_id);
     struct curl_slist *hd =
-        prepare(h, path, "Accept: text/event-stream", last_event_id ? lei : NULL);
+        prepare(h, path, "Accept: text/event-stream", last_event_id ? lei : NULL, 0);
     if (!hd)
         return HTTP_STREAM_FAILED;
     stream_ctx s = {h, cb, ctx, err_reply, 0, idle_ms, mono_ms(), 0};
@@ -226,6 +269,10 @@ http_stream_end http_stream(http_client *h, const char *path, const char *last_e
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &err_reply->status);
     if (s.stopped)
         return HTTP_STREAM_STOPPED;
+    if (h->over_limit || rc == CURLE_FILESIZE_EXCEEDED) {
+        set_over_limit(h);
+        return HTTP_STREAM_FAILED;
+    }
     if (s.idle) {
         snprintf(h->err, sizeof h->err, "nothing arrived for %lld ms", (long long)idle_ms);
         return HTTP_STREAM_FAILED;

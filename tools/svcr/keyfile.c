@@ -12,6 +12,7 @@
 #include "interop/dto.h"
 #include "interop/jcs.h"
 #include "interop/rfc3339.h"
+#include "term.h"
 
 typedef struct key_fields {
     const char *signer_id, *algo, *secret_key, *public_key, *org;
@@ -35,7 +36,7 @@ static const dto_field key_table[] = {
 
 static int key_error(const char *verb, const char *path, const char *what)
 {
-    fprintf(stderr, "svcr %s: %s: %s\n", verb, path, what);
+    term_fprintf(stderr, "svcr %s: %s: %s\n", verb, path, what);
     return -1;
 }
 
@@ -84,7 +85,8 @@ int keyfile_load(const char *verb, const char *path, cli_key *out)
     key_fields f = {0};
     int rc = dto_decode(j, key_table, sizeof key_table / sizeof key_table[0], &f, NULL, "", &err);
     if (rc != 0) {
-        fprintf(stderr, "svcr %s: %s: not a key file: %s: %s\n", verb, path, err.path, err.message);
+        term_fprintf(stderr, "svcr %s: %s: not a key file: %s: %s\n", verb, path, err.path,
+                     err.message);
     } else {
         rc = key_from_fields(verb, path, &f, out);
     }

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "crypto/ed25519.h"
+#include "term.h"
 
 static const cli_verb verbs[] = {
     {"b3", cmd_b3, "BLAKE3-256 of files or stdin, printed exactly as b3sum prints it"},
@@ -55,7 +56,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         if (strcmp(argv[1], verbs[i].name) == 0)
             return verbs[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "svcr: unknown verb '%s'\n", argv[1]);
+    term_fprintf(stderr, "svcr: unknown verb '%s'\n", argv[1]);
     usage(stderr);
     return CLI_USAGE;
 }

@@ -30,7 +30,7 @@ typedef struct payload_diff {
 int payload_diff_items(const json_t *from, const json_t *to, payload_diff *d);
 void payload_diff_free(payload_diff *d);
 /* Prints one line per difference: "<indent>+ kind id", "- ...", "~ ...", or
- * "<indent>(no item changes)". */
+ * "<indent>(no item changes)"; kind and id escaped as foreign text (term.h), whole. */
 void payload_diff_print(const payload_diff *d, FILE *f, const char *indent);
 /* Number of differences. */
 size_t payload_diff_count(const payload_diff *d);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "interop/jcs.h"
+#include "term.h"
 
 int remote_open(remote *r)
 {
@@ -26,39 +27,35 @@ void remote_close(remote *r)
 
 int remote_unreachable(const remote *r)
 {
-    fprintf(stderr, "svcr %s: cannot reach %s: %s\n", r->verb, r->conn.url,
-            http_client_error(r->http));
+    if (http_client_over_limit(r->http))
+        term_fprintf(stderr, "svcr %s: %s: %s: not read\n", r->verb, r->conn.url,
+                     http_client_error(r->http));
+    else
+        term_fprintf(stderr, "svcr %s: cannot reach %s: %s\n", r->verb, r->conn.url,
+                     http_client_error(r->http));
     return CLI_REFUSED;
-}
-
-/* Prints the start of a body that is not an envelope, on one line. */
-static void print_snippet(const buf *b)
-{
-    for (size_t i = 0; i < b->len && i < 200; i++) {
-        unsigned char ch = (unsigned char)b->data[i];
-        fputc(ch >= 0x20 && ch < 0x7f ? ch : ' ', stderr);
-    }
 }
 
 int remote_report(const remote *r, const http_reply *rep)
 {
-    if (r->conn.json && rep->body.len)
-        printf("%.*s\n", (int)rep->body.len, rep->body.data);
     json_t *j = jcs_parse(rep->body.data, rep->body.len, 0, NULL);
+    if (r->conn.json && rep->body.len)
+        term_json(stdout, rep->body.data, rep->body.len, 0);
     const json_t *e = json_object_get(j, "error");
-    const char *code = cli_json_str(e, "code", NULL);
-    if (!code) {
-        fprintf(stderr, "svcr %s: refused: HTTP %ld: ", r->verb, rep->status);
-        print_snippet(&rep->body);
-        fputc('\n', stderr);
+    const json_t *details = json_object_get(e, "details");
+    if (!json_is_string(json_object_get(e, "code"))) {
+        /* not an envelope: the start of the body, escaped, on one line */
+        int n = rep->body.len > 200 ? 200 : (int)rep->body.len;
+        term_fprintf(stderr, "svcr %s: refused: HTTP %ld: %.*s\n", r->verb, rep->status, n,
+                     rep->body.data ? rep->body.data : "");
         json_decref(j);
         return CLI_REFUSED;
     }
-    const char *reason = cli_json_str(json_object_get(e, "details"), "reason", NULL);
-    fprintf(stderr, "svcr %s: refused: %s: %s (", r->verb, code, cli_json_str(e, "message", ""));
-    if (reason)
-        fprintf(stderr, "reason %s, ", reason);
-    fprintf(stderr, "HTTP %ld, corr_id %s)\n", rep->status, cli_json_str(e, "corr_id", "-"));
+    term_fprintf(stderr, "svcr %s: refused: %.*s: %.*s (", r->verb, TERM_JS(e, "code", ""),
+                 TERM_JS(e, "message", ""));
+    if (json_is_string(json_object_get(details, "reason")))
+        term_fprintf(stderr, "reason %.*s, ", TERM_JS(details, "reason", ""));
+    term_fprintf(stderr, "HTTP %ld, corr_id %.*s)\n", rep->status, TERM_JS(e, "corr_id", "-"));
     json_decref(j);
     return CLI_REFUSED;
 }
@@ -69,7 +66,8 @@ static int parse_answer(const remote *r, const http_reply *rep, json_t **out, bu
     svcr_err err;
     *out = jcs_parse(rep->body.data, rep->body.len, 0, &err);
     if (!*out) {
-        fprintf(stderr, "svcr %s: the registry's answer is not JSON: %s\n", r->verb, err.message);
+        term_fprintf(stderr, "svcr %s: the registry's answer is not JSON: %s\n", r->verb,
+                     err.message);
         return CLI_REFUSED;
     }
     if (raw && buf_append(raw, rep->body.data, rep->body.len) != 0) {

@@ -19,10 +19,12 @@ int remote_open(remote *r);
 void remote_close(remote *r);
 
 /* Prints why a request failed on stderr: "svcr <verb>: refused: <code>: <message> (...)"
- * from the error envelope, or the HTTP status and the start of an unexpected body. With
- * --json the raw body is also printed on stdout. Returns CLI_REFUSED. */
+ * from the error envelope, or the HTTP status and the start of an unexpected body; every
+ * string from the answer escaped (term.h). With --json the body is also printed on stdout
+ * (term_json). Returns CLI_REFUSED. */
 int remote_report(const remote *r, const http_reply *rep);
-/* Prints "svcr <verb>: cannot reach <url>: <why>" and returns CLI_REFUSED. */
+/* Prints "svcr <verb>: cannot reach <url>: <why>" (or, for an answer over the size limit,
+ * "svcr <verb>: <url>: the answer is larger than ...") and returns CLI_REFUSED. */
 int remote_unreachable(const remote *r);
 
 /* GETs path. On a 200 answer returns CLI_OK with *out (parsed strictly; new reference) and,
@@ -34,8 +36,6 @@ int remote_get_json(remote *r, const char *path, json_t **out, buf *raw, long qu
  * *out, *status (may be NULL) and raw as above; anything else is reported: CLI_REFUSED. */
 int remote_post_json(remote *r, const char *path, const json_t *body, json_t **out, buf *raw,
                      long *status);
-
-#endif
 
 /* 1 if id looks like a proposal id: "p_" + 24 lowercase hex digits (SPEC §3). */
 int remote_proposal_id_ok(const char *id);
@@ -67,3 +67,5 @@ typedef struct remote_spec {
  * spec's options, positionals; "--" ends options), remote_open, run, remote_close. Returns
  * run's status, or CLI_USAGE for bad usage. */
 int remote_verb(const remote_spec *s, int argc, char **argv);
+
+#endif

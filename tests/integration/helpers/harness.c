@@ -21,6 +21,7 @@
 #include <curl/curl.h>
 
 #include "crypto/codec.h"
+#include "raw.h"
 
 static const char *bin_path(void)
 {
@@ -31,15 +32,6 @@ static const char *bin_path(void)
     const char *root = getenv("SVCR_ROOT");
     snprintf(path, sizeof path, "%s/build/svc-registry", root && *root ? root : ".");
     return path;
-}
-
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-    assert_true(fd >= 0);
-    size_t n = strlen(text);
-    assert_int_equal(write(fd, text, n), (ssize_t)n);
-    close(fd);
 }
 
 static unsigned free_port(void)
@@ -66,7 +58,7 @@ void srv_prepare(srv *s, size_t n, unsigned m)
     snprintf(s->keys_path, sizeof s->keys_path, "%s/root-keys.json", s->dir);
     fx_keys_make(&s->gov, n, m, 1);
     char *roots = fx_signer_set_json(&s->gov);
-    write_file(s->roots_path, roots, 0600);
+    write_text(s->roots_path, roots, 0600);
     free(roots);
     uint8_t secret[32];
     char b64[64], keys[256];
@@ -74,7 +66,7 @@ void srv_prepare(srv *s, size_t n, unsigned m)
         secret[i] = (uint8_t)(i * 7 + 3);
     b64_encode(secret, sizeof secret, b64, sizeof b64, B64_STD);
     snprintf(keys, sizeof keys, "{\"keys\":[{\"id\":\"k1\",\"secret\":\"%s\"}]}", b64);
-    write_file(s->keys_path, keys, 0600);
+    write_text(s->keys_path, keys, 0600);
     char err[256];
     assert_int_equal(auth_keys_load(s->keys_path, &s->keys, err, sizeof err), 0);
 }
@@ -96,6 +88,21 @@ void srv_start(srv *s, const char *const *extra)
 const char *srv_bin(void)
 {
     return bin_path();
+}
+
+const char *srv_cli_bin(void)
+{
+    static char path[1100];
+    const char *bin = bin_path();
+    const char *slash = strrchr(bin, '/');
+    if (slash) {
+        snprintf(path, sizeof path, "%.*s/svcr", (int)(slash - bin), bin);
+        if (access(path, X_OK) == 0)
+            return path;
+    }
+    const char *root = getenv("SVCR_ROOT");
+    snprintf(path, sizeof path, "%s/build/svcr", root && *root ? root : ".");
+    return path;
 }
 
 unsigned srv_free_port(void)
@@ -172,7 +179,9 @@ static int srv_try_start(srv *s, const srv_launch *l)
     argv[n++] = s->keys_path;
     argv[n++] = "--log-level";
     argv[n++] = "info";
-    argv[n++] = "--limits-rps"; /* tests write fast; the rate limit has its own test */
+    argv[n++] = "--limits-rps"; /* tests write fast; the rate limits have their own tests */
+    argv[n++] = "0";
+    argv[n++] = "--limits-list-rps";
     argv[n++] = "0";
     for (int i = 0; l->extra && l->extra[i] && n < 62; i++)
         argv[n++] = l->extra[i];
@@ -220,17 +229,13 @@ int srv_stop(srv *s)
     if (!s->pid)
         return 0;
     kill(s->pid, SIGTERM);
-    for (int i = 0; i < 200; i++) {
-        int st;
-        if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
-            s->pid = 0;
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        }
-        struct timespec ts = {0, 50000000};
-        nanosleep(&ts, NULL);
+    int st = wait_exit(s->pid, 10);
+    if (st < 0) {
+        srv_kill(s);
+        return -1;
     }
-    srv_kill(s);
-    return -1;
+    s->pid = 0;
+    return st;
 }
 
 void srv_kill(srv *s)
@@ -249,6 +254,80 @@ void srv_cleanup(srv *s)
     s->keys = NULL;
     if (s->dir[0] && !getenv("SVCR_KEEP_TEST_DIRS"))
         fx_rmrf(s->dir);
+}
+
+void srv_start_fresh(srv *s, const char *const *extra)
+{
+    srv_prepare(s, 3, 2);
+    srv_start(s, extra);
+}
+
+int srv_finish(srv *s)
+{
+    int st = srv_stop(s);
+    srv_cleanup(s);
+    return st;
+}
+
+int srv_setup(void **state)
+{
+    srv *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    srv_prepare(s, 3, 2);
+    *state = s;
+    return 0;
+}
+
+int srv_setup_started(void **state)
+{
+    if (srv_setup(state) != 0)
+        return -1;
+    srv_start(*state, NULL);
+    return 0;
+}
+
+int srv_teardown(void **state)
+{
+    srv *s = *state;
+    srv_cleanup(s);
+    free(s);
+    return 0;
+}
+
+int srv_teardown_exit_0(void **state)
+{
+    srv *s = *state;
+    int st = srv_finish(s);
+    free(s);
+    assert_int_equal(st, 0); /* SIGTERM: a clean exit 0 */
+    return 0;
+}
+
+int srv_run_to_exit(const srv *s, const srv_run *o, buf *out, double timeout_s)
+{
+    static const srv_run none;
+    if (!o)
+        o = &none;
+    char bind[64];
+    snprintf(bind, sizeof bind, "127.0.0.1:%u", o->port ? o->port : free_port());
+    const char *argv[32];
+    int n = 0;
+    argv[n++] = bin_path();
+    argv[n++] = "--bind";
+    argv[n++] = bind;
+    argv[n++] = "--data-dir";
+    argv[n++] = o->data_dir ? o->data_dir : s->data_dir;
+    argv[n++] = "--trust-roots";
+    argv[n++] = o->roots_path ? o->roots_path : s->roots_path;
+    argv[n++] = "--root-keys";
+    argv[n++] = o->keys_path ? o->keys_path : s->keys_path;
+    for (int i = 0; o->extra && o->extra[i]; i++) {
+        assert_true(n < 29); /* at most 20 extra flags */
+        argv[n++] = o->extra[i];
+    }
+    argv[n] = NULL;
+    return run_to_exit(argv, out, timeout_s);
 }
 
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
@@ -340,9 +419,9 @@ char *srv_token(const srv *s, const char *scopes, long ttl_s, const char *signer
     for (char *tok = strtok(tmp, " "); tok && n < 8; tok = strtok(NULL, " "))
         list[n++] = tok;
     char *out = NULL;
-    assert_int_equal(auth_mint(s->keys, "k1", list, n, (int64_t)time(NULL) + ttl_s, signer_id,
-                               proposal, &out),
-                     0);
+    assert_int_equal(
+        auth_mint(s->keys, "k1", list, n, (int64_t)time(NULL) + ttl_s, signer_id, proposal, &out),
+        0);
     return out;
 }
 
@@ -385,19 +464,26 @@ char *srv_next_propose_body(const srv *s, const char *tag)
     return body;
 }
 
+void srv_propose(const srv *s, const char *tag, const char *token, char id_out[27], char b3_out[68])
+{
+    char *body = srv_next_propose_body(s, tag);
+    http_resp r;
+    assert_int_equal(http_post(s, "/registry/proposals", token, body, &r), 0);
+    assert_int_equal(r.status, 202);
+    snprintf(id_out, 27, "%s", json_string_value(json_object_get(r.json, "proposal_id")));
+    snprintf(b3_out, 68, "%s", json_string_value(json_object_get(r.json, "payload_b3")));
+    http_resp_free(&r);
+    free(body);
+}
+
 /* propose + approvals of signers 0 and 1 + commit; returns the committed version and fills
  * proposal id and payload_b3 (either may be NULL). */
 uint64_t srv_cycle(srv *s, const char *tag, char id_out[27], char b3_out[68])
 {
-    char *body = srv_next_propose_body(s, tag);
     char *tok = srv_token(s, "registry:propose registry:approve registry:commit", 600, NULL, NULL);
-    http_resp r;
-    assert_int_equal(http_post(s, "/registry/proposals", tok, body, &r), 0);
-    assert_int_equal(r.status, 202);
     char id[27], b3[68], path[96];
-    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(r.json, "proposal_id")));
-    snprintf(b3, sizeof b3, "%s", json_string_value(json_object_get(r.json, "payload_b3")));
-    http_resp_free(&r);
+    srv_propose(s, tag, tok, id, b3);
+    http_resp r;
     snprintf(path, sizeof path, "/registry/approvals/%s", id);
     for (size_t i = 0; i < 2; i++) {
         char *ab = fx_approval_body(&s->gov, i, b3, 0);
@@ -416,6 +502,5 @@ uint64_t srv_cycle(srv *s, const char *tag, char id_out[27], char b3_out[68])
     if (b3_out)
         memcpy(b3_out, b3, sizeof b3);
     free(tok);
-    free(body);
     return v;
 }

@@ -12,7 +12,9 @@
 #include <jansson.h>
 
 #include "crypto/approval.h"
+#include "crypto/b3.h"
 #include "crypto/codec.h"
+#include "governance/artifact.h"
 #include "governance/chain_verify.h"
 #include "governance/proposal.h"
 #include "interop/jcs.h"
@@ -53,8 +55,7 @@ char *fx_payload_json(uint64_t version, const char *prev_b3, const fx_keys *k, i
 {
     buf b = {0};
     char *set = fx_signer_set_json(k);
-    buf_printf(&b, "{\"version\":%llu,\"prev_hash\":\"%s\",", (unsigned long long)version,
-               prev_b3);
+    buf_printf(&b, "{\"version\":%llu,\"prev_hash\":\"%s\",", (unsigned long long)version, prev_b3);
     if (supersede_of)
         buf_printf(&b, "\"supersede_of\":\"%s\",\"supersede_reason\":\"%s\",", supersede_of,
                    supersede_reason);
@@ -83,7 +84,8 @@ char *fx_approval_body(const fx_keys *k, size_t i, const char *payload_b3, long 
     char ts[32];
     rfc3339_format((int64_t)time(NULL) + skew_s, ts);
     buf b = {0};
-    buf_printf(&b, "{\"signer_id\":\"%s\",\"algo\":\"ed25519\",\"sig\":\"%s\",\"signed_at\":\"%s\"}",
+    buf_printf(&b,
+               "{\"signer_id\":\"%s\",\"algo\":\"ed25519\",\"sig\":\"%s\",\"signed_at\":\"%s\"}",
                k->s[i].id, sig, ts);
     return buf_steal(&b, NULL);
 }
@@ -91,8 +93,11 @@ char *fx_approval_body(const fx_keys *k, size_t i, const char *payload_b3, long 
 pipeline *fx_pipeline(store *st, const fx_keys *roots, uint64_t verify_k)
 {
     char *rj = roots ? fx_signer_set_json(roots) : NULL;
-    pipeline_opts o = {.st = st, .queue_cap = 512, .trust_roots = rj,
-                       .trust_roots_len = rj ? strlen(rj) : 0, .verify_last_k = verify_k};
+    pipeline_opts o = {.st = st,
+                       .queue_cap = 512,
+                       .trust_roots = rj,
+                       .trust_roots_len = rj ? strlen(rj) : 0,
+                       .verify_last_k = verify_k};
     pipeline *p = NULL;
     svcr_err e;
     svcr_code c = pipeline_open(&o, &p, &e);
@@ -285,7 +290,7 @@ svcr_code fx_verify_chain(pipeline *p, store *st, const fx_keys *roots, uint64_t
     for (uint64_t v = 1; c == SVCR_OK && v <= through; v++) {
         buf art = {0};
         uint8_t h[B3_LEN];
-        c = pipeline_get_version(p, v, fx_append, &art);
+        c = pipeline_get_version(p, v, fx_append, &art, NULL);
         if (c != SVCR_OK) {
             snprintf(msg, cap, "version %llu: get_version %s", (unsigned long long)v,
                      svcr_code_name(c));
@@ -299,4 +304,86 @@ svcr_code fx_verify_chain(pipeline *p, store *st, const fx_keys *roots, uint64_t
     }
     chain_verifier_free(&cv);
     return c;
+}
+
+/* --- hand-written history (for verifier tests: bypasses every validation) ------------- */
+
+/* Writes version v (payload_json extending *prev_b3, approvals in signer_id order) into the
+ * open write txn t, straight through the storage API: nothing validates it. Updates *prev_b3
+ * to the new payload_b3 and sets HEAD to v. */
+static void put_hand_version(store *st, store_txn *t, uint64_t v, const char *payload_json,
+                             const fx_hand_approval *apps, size_t n, char prev_b3[B3_TAG_LEN + 1])
+{
+    json_t *payload = jcs_parse(payload_json, strlen(payload_json), 0, NULL);
+    assert_non_null(payload);
+    buf canon = {0};
+    assert_int_equal(jcs_write(&canon, payload, NULL), 0);
+    char b3[B3_TAG_LEN + 1], pid[32], ts[32], at[32];
+    b3_tag_of(canon.data, canon.len, b3);
+    snprintf(pid, sizeof pid, "p_%.24s", b3 + 3);
+    int64_t committed_ms = INT64_C(1700000000000) + (int64_t)v * 1000; /* 2023, one a second */
+    assert_true(rfc3339_format_ms(committed_ms, ts) > 0);
+    assert_true(rfc3339_format(committed_ms / 1000 - 1, at) > 0);
+    json_t *approvals = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char sig[APPROVAL_SIG_B64_LEN + 1];
+        assert_int_equal(approval_sign_ed25519(b3, apps[i].sk, sig), 0);
+        json_array_append_new(approvals,
+                              json_pack("{s:s, s:s, s:s, s:s}", "signer_id", apps[i].signer_id,
+                                        "algo", "ed25519", "sig", sig, "signed_at", at));
+    }
+    json_t *art =
+        json_pack("{s:s, s:I, s:o, s:s, s:o, s:s, s:s, s:s}", "schema_version", SCHEMA_VERSION,
+                  "version", (json_int_t)v, "payload", payload, "payload_b3", b3, "approvals",
+                  approvals, "prev_hash", prev_b3, "committed_at", ts, "proposal_id", pid);
+    assert_non_null(art);
+    buf bytes = {0};
+    assert_int_equal(jcs_write(&bytes, art, NULL), 0);
+    json_decref(art);
+    uint8_t art_b3[B3_LEN];
+    b3_hash(bytes.data, bytes.len, art_b3);
+    assert_int_equal(st->ops->txn_put_version(t, v, bytes.data, bytes.len, art_b3), STORE_OK);
+    store_head h = {.version = v, .committed_at_ms = committed_ms};
+    assert_int_equal(b3_tag_parse(b3, B3_TAG_LEN, h.payload_b3), 0);
+    assert_int_equal(st->ops->txn_put_head(t, &h), STORE_OK);
+    memcpy(prev_b3, b3, B3_TAG_LEN + 1);
+    buf_free(&canon);
+    buf_free(&bytes);
+}
+
+void fx_keys_one_key_twice(fx_keys *d)
+{
+    fx_keys_make(d, 3, 2, 7);
+    snprintf(d->s[0].id, sizeof d->s[0].id, "org:x#k1");
+    snprintf(d->s[1].id, sizeof d->s[1].id, "org:x#k2");
+    snprintf(d->s[2].id, sizeof d->s[2].id, "org:y#k1");
+    memcpy(d->s[1].pk, d->s[0].pk, ED25519_PK_LEN);
+    memcpy(d->s[1].sk, d->s[0].sk, ED25519_SK_LEN);
+}
+
+void fx_write_hand_store(const char *dir, const fx_keys *roots, const fx_keys *const *sets,
+                         const fx_hand_approval (*apps)[2], uint64_t n)
+{
+    store *st = NULL;
+    store_open_opts so = {.data_dir = dir};
+    assert_int_equal(store_lmdb_open(&so, &st, NULL, 0), STORE_OK);
+    store_txn *t = NULL;
+    assert_int_equal(st->ops->txn_begin(st, &t), STORE_OK);
+    char *rj = fx_signer_set_json(roots);
+    json_t *rjs = jcs_parse(rj, strlen(rj), 0, NULL);
+    buf rc = {0};
+    assert_int_equal(jcs_write(&rc, rjs, NULL), 0);
+    assert_int_equal(st->ops->txn_put_meta(t, "trust_roots", rc.data, rc.len), STORE_OK);
+    char prev[B3_TAG_LEN + 1];
+    memcpy(prev, B3_ZERO_TAG, sizeof prev);
+    for (uint64_t v = 1; v <= n; v++) {
+        char *payload = fx_payload_json(v, prev, sets[v - 1], 1, NULL, NULL);
+        put_hand_version(st, t, v, payload, apps[v - 1], 2, prev);
+        free(payload);
+    }
+    assert_int_equal(st->ops->txn_commit(t), STORE_OK);
+    st->ops->close(st);
+    json_decref(rjs);
+    buf_free(&rc);
+    free(rj);
 }

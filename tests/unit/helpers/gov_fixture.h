@@ -80,4 +80,24 @@ svcr_code fx_approve_raw(pipeline *p, const char *id, const char *body, svcr_err
 svcr_code fx_verify_chain(pipeline *p, store *st, const fx_keys *roots, uint64_t through, char *msg,
                           size_t cap);
 
+/* --- hand-written history, for verifier tests ------------------------------------------ */
+
+/* One approval of a hand-written artifact: the id it claims and the key it signs with. */
+typedef struct fx_hand_approval {
+    const char *signer_id;
+    const uint8_t *sk; /* borrowed */
+} fx_hand_approval;
+
+/* Signers org:x#k1, org:x#k2 and org:y#k1 (quorum 2, fresh keys, gen 7) where x#k2 is listed
+ * with x#k1's public key and holds its secret key: whoever holds that one key can approve as
+ * both. signer_set_from_json refuses such a set; fx_write_hand_store writes it anyway. */
+void fx_keys_one_key_twice(fx_keys *d);
+/* Creates (or extends from empty) the LMDB store in dir with trust roots `roots` (meta
+ * "trust_roots", canonical) and versions 1..n written straight through the storage API in one
+ * transaction, nothing validated: version v declares sets[v - 1] (fx_payload_json, one extra
+ * service), links to version v - 1, and carries apps[v - 1] (two approvals, given in signer_id
+ * order, signed over its payload_b3). HEAD is set to n. Fails the test on any storage error. */
+void fx_write_hand_store(const char *dir, const fx_keys *roots, const fx_keys *const *sets,
+                         const fx_hand_approval (*apps)[2], uint64_t n);
+
 #endif
