@@ -106,6 +106,7 @@ $(BUILD)/obj/%.o: %.c
 
 $(LIBSVCR): $(LIB_OBJS)
 	@mkdir -p $(@D)
+	@rm -f $@ # a fresh archive: objects of removed sources must not linger in it
 	$(Q)$(AR) rcs $@ $^
 
 $(BUILD)/svc-registry: $(BUILD)/obj/src/main.o $(LIBSVCR) $(LIBB3)

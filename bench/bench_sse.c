@@ -115,7 +115,6 @@ static double pct(const double *v, size_t n, double q)
     return v[i < n ? i : n - 1];
 }
 
-
 /* utime + stime of process `pid` in seconds, or -1. */
 static double read_cpu_s(long pid)
 {

@@ -29,8 +29,9 @@ typedef struct keyset {
 static char *signer_set_json(const keyset *k)
 {
     buf b = {0};
-    buf_printf(&b, "{\"kind\":\"signer_set\",\"id\":\"governance\",\"quorum\":{\"m\":%d},"
-                   "\"signers\":[",
+    buf_printf(&b,
+               "{\"kind\":\"signer_set\",\"id\":\"governance\",\"quorum\":{\"m\":%d},"
+               "\"signers\":[",
                QUORUM);
     for (int i = 0; i < NSIGNERS; i++) {
         char pk[64];
@@ -121,8 +122,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "gen_store: %s\n", err);
         return 1;
     }
-    pipeline_opts po = {.st = st, .queue_cap = 64, .trust_roots = set,
-                        .trust_roots_len = strlen(set), .verify_last_k = 1};
+    pipeline_opts po = {.st = st,
+                        .queue_cap = 64,
+                        .trust_roots = set,
+                        .trust_roots_len = strlen(set),
+                        .verify_last_k = 1};
     pipeline *p = NULL;
     svcr_err e;
     if (pipeline_open(&po, &p, &e) != SVCR_OK) {
@@ -146,8 +150,7 @@ int main(int argc, char **argv)
         char id[32], b3[80];
         if (r.code != SVCR_OK || field(&r.body, "proposal_id", id, sizeof id) ||
             field(&r.body, "payload_b3", b3, sizeof b3)) {
-            fprintf(stderr, "gen_store: propose %llu: %s\n", (unsigned long long)v,
-                    r.err.message);
+            fprintf(stderr, "gen_store: propose %llu: %s\n", (unsigned long long)v, r.err.message);
             return 1;
         }
         pipeline_result_free(&r);
@@ -155,9 +158,10 @@ int main(int argc, char **argv)
             char sig[APPROVAL_SIG_B64_LEN + 1], ts[32], ab[512];
             approval_sign_ed25519(b3, k.sk[i], sig);
             rfc3339_format((int64_t)time(NULL), ts);
-            snprintf(ab, sizeof ab,
-                     "{\"signer_id\":\"%s\",\"algo\":\"ed25519\",\"sig\":\"%s\",\"signed_at\":\"%s\"}",
-                     k.id[i], sig, ts);
+            snprintf(
+                ab, sizeof ab,
+                "{\"signer_id\":\"%s\",\"algo\":\"ed25519\",\"sig\":\"%s\",\"signed_at\":\"%s\"}",
+                k.id[i], sig, ts);
             pipeline_approve(p, &ctx, id, ab, strlen(ab), &r);
             if (r.code != SVCR_OK) {
                 fprintf(stderr, "gen_store: approve: %s\n", r.err.message);

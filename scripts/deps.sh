@@ -16,8 +16,9 @@ build_pkgs=(
 )
 # What the test suite needs on top: unit-test framework, the independent BLAKE3 tool,
 # clang + its runtime for libFuzzer and the sanitizers, curl for black-box tests, python3 for
-# the scripted hostile registry of svcr_hostile.sh and `script` (bsdutils) for its terminal.
-test_pkgs=(libcmocka-dev b3sum clang libclang-rt-14-dev curl python3 bsdutils)
+# the scripted hostile registry of svcr_hostile.sh and `script` (bsdutils) for its terminal,
+# and Debian 12's clang-format (14), the one the tree is formatted with (scripts/check-format.sh).
+test_pkgs=(libcmocka-dev b3sum clang clang-format libclang-rt-14-dev curl python3 bsdutils)
 # Benchmark anchors and load generators.
 bench_pkgs=(wrk nginx-light etcd-server etcd-client)
 

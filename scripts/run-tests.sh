@@ -48,6 +48,11 @@ run_unit_dir() {
     done
 }
 
+echo "== formatting (clang-format 14, .clang-format)"
+log="$logdir/format.log"
+scripts/check-format.sh >"$log" 2>&1
+count_tap "format/clang-format" "$log" $?
+
 echo "== unit tests"
 run_unit_dir build/tests ""
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"

@@ -17,6 +17,7 @@
 #include "http/http.h"
 #include "http/routes.h"
 #include "interop/file.h"
+#include "observability/clock.h"
 #include "observability/log.h"
 #include "observability/metrics.h"
 #include "pipeline/pipeline.h"
@@ -71,12 +72,13 @@ static int open_store(registry_runtime *rt)
 {
     char err[512] = "";
     store_open_opts so = {.data_dir = rt->cfg.storage.data_dir, .fsync = rt->cfg.storage.fsync};
-    int rc;
+    store_kind kind;
     switch (rt->cfg.storage.kind) {
     case CFG_STORAGE_MEMORY:
-        rc = store_memory_open(&so, &rt->st, err, sizeof err);
+        kind = STORE_KIND_MEMORY;
         break;
     case CFG_STORAGE_LMDB: {
+        kind = STORE_KIND_LMDB;
         /* the parent of data_dir is created for convenience; data_dir itself by the store */
         char parent[CFG_PATH_MAX];
         snprintf(parent, sizeof parent, "%s", rt->cfg.storage.data_dir);
@@ -85,7 +87,6 @@ static int open_store(registry_runtime *rt)
             *slash = '\0';
             mkdir(parent, 0700);
         }
-        rc = store_lmdb_open(&so, &rt->st, err, sizeof err);
         break;
     }
     default:
@@ -93,6 +94,7 @@ static int open_store(registry_runtime *rt)
                 rt->cfg.storage.kind == CFG_STORAGE_SQLITE ? "sqlite" : "postgres");
         return 2;
     }
+    int rc = store_open(kind, &so, &rt->st, err, sizeof err);
     if (rc != STORE_OK) {
         log_msg(LOG_ERROR, "startup", "cannot open the store: %s", err);
         return rc == STORE_EBUSY ? 2 : 1; /* another process holds data_dir: a usage error */
@@ -158,16 +160,17 @@ static void arm_fault_injection(registry_runtime *rt)
     const char *spec = getenv("SVCR_FAULT_INJECT");
     if (!spec || !*spec)
         return;
-    store_fault f = strncmp(spec, "write", 5) == 0    ? STORE_FAULT_WRITE
-                    : strncmp(spec, "sync", 4) == 0   ? STORE_FAULT_SYNC
-                    : strncmp(spec, "enospc", 6) == 0 ? STORE_FAULT_ENOSPC
-                                                      : STORE_FAULT_NONE;
-    const char *colon = strchr(spec, ':');
-    int count = colon ? atoi(colon + 1) : 1;
-    if (f == STORE_FAULT_NONE)
+    store_fault f;
+    int count;
+    if (store_fault_parse(spec, &f, &count) != 0 || f == STORE_FAULT_NONE) {
+        log_msg(LOG_WARN, "fault_injection", "SVCR_FAULT_INJECT=%.64s not understood; ignored",
+                spec);
         return;
+    }
+    /* armed after startup, so the store's own startup reads do not use a read fault up */
     rt->st->ops->fault_arm(rt->st, f, count);
-    log_msg(LOG_WARN, "fault_injection", "armed %s for %d write transaction(s)", spec, count);
+    log_msg(LOG_WARN, "fault_injection", "armed %s for %d %s", spec, count,
+            f == STORE_FAULT_READ ? "read call(s)" : "write transaction(s)");
 }
 
 static void reload(registry_runtime *rt, int argc, char **argv, char **envp)
@@ -178,6 +181,11 @@ static void reload(registry_runtime *rt, int argc, char **argv, char **envp)
         0) {
         metrics_reload(rt->m, 0, reason);
         log_msg(LOG_WARN, "config.reload", "rejected (%s): %s", reason, err);
+        return;
+    }
+    if (cfg_check_available(&next, err, sizeof err) != 0) { /* the startup rule, on SIGHUP too */
+        metrics_reload(rt->m, 0, "invalid");
+        log_msg(LOG_WARN, "config.reload", "rejected (invalid): %s", err);
         return;
     }
     rt->cfg = next;
@@ -195,12 +203,9 @@ static void shutdown_all(registry_runtime *rt)
             (long long)rt->cfg.shutdown.drain_deadline);
     if (rt->http) {
         http_begin_shutdown(rt->http);
-        struct timespec t0;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int64_t t0 = clock_mono_ms();
         for (;;) {
-            struct timespec now;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            long long ms = (now.tv_sec - t0.tv_sec) * 1000LL + (now.tv_nsec - t0.tv_nsec) / 1000000;
+            long long ms = (long long)(clock_mono_ms() - t0);
             /* done when nothing is in flight and either no connection is open or the grace
              * for requests sent before the signal has passed (idle keep-alives don't hold us) */
             if (http_inflight(rt->http) <= 0 &&
@@ -249,16 +254,9 @@ int main(int argc, char **argv, char **envp)
         return 0;
     }
     log_configure(rt.cfg.log.format == CFG_LOG_JSON, to_log_level(rt.cfg.log.level));
-    if (rt.cfg.tls.enabled || rt.cfg.uds.path[0]) {
-        /* fail closed: serving plain TCP when TLS or a UDS listener was asked for is worse */
-        fprintf(stderr, "svc-registry: %s: not available in this build\n",
-                rt.cfg.tls.enabled ? "tls.enabled" : "uds.path");
-        return 2;
-    }
-    if (rt.cfg.otel.exporter == CFG_OTEL_OTLP) {
-        /* fail closed rather than accept a setting that would silently export nothing */
-        fprintf(stderr, "svc-registry: otel.exporter: otlp is not available in this build "
-                        "(logs carry corr_id, proposal_id and version instead)\n");
+    char unavailable[512];
+    if (cfg_check_available(&rt.cfg, unavailable, sizeof unavailable) != 0) {
+        fprintf(stderr, "svc-registry: %s\n", unavailable);
         return 2;
     }
     if (crypto_init() != 0) {
@@ -295,8 +293,10 @@ int main(int argc, char **argv, char **envp)
         return rc;
     }
     arm_fault_injection(&rt);
-    http_opts ho = {.bind_addr = rt.cfg.bind_addr,
-                    .metrics_addr = rt.cfg.metrics_addr,
+    /* the API listener, and the metrics listener (skipped when metrics_addr's port is 0) */
+    http_opts ho = {.listeners = {{HTTP_ROLE_API, HTTP_TCP, rt.cfg.bind_addr},
+                                  {HTTP_ROLE_METRICS, HTTP_TCP, rt.cfg.metrics_addr}},
+                    .nlisteners = 2,
                     .max_conns = rt.cfg.max_conns,
                     .per_ip_conns = rt.cfg.max_conns_per_ip,
                     .limits = limits_of(&rt.cfg),

@@ -147,12 +147,12 @@ uint64_t bus_sub_dropped(const bus_sub *s)
     return s->dropped;
 }
 
-#define LOCKED_READ(b, field)                                                                    \
-    do {                                                                                         \
-        pthread_mutex_lock(&(b)->mu);                                                            \
-        uint64_t v_ = (b)->field;                                                                \
-        pthread_mutex_unlock(&(b)->mu);                                                          \
-        return v_;                                                                               \
+#define LOCKED_READ(b, field)                                                                      \
+    do {                                                                                           \
+        pthread_mutex_lock(&(b)->mu);                                                              \
+        uint64_t v_ = (b)->field;                                                                  \
+        pthread_mutex_unlock(&(b)->mu);                                                            \
+        return v_;                                                                                 \
     } while (0)
 
 uint64_t bus_lagged_total(bus *b)

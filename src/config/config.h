@@ -129,6 +129,7 @@ typedef enum {
 
 #define CFG_F_RELOAD 1u /* SIGHUP may change it */
 #define CFG_F_SECRET 2u /* never printed as is */
+#define CFG_F_LATER 4u  /* no code reads it yet: the server refuses a non-default value */
 
 typedef struct cfg_key {
     const char *name; /* "limits.rps": section "." key, or a bare top-level key */
@@ -208,6 +209,10 @@ void cfg_defaults(svcr_config *c);
  * storage/TLS/amnesia/pq/otel/bootstrap cross-key rules. Touches the filesystem (stat of the TLS
  * files and the key file's mode, statfs for amnesia). Returns 0, or -1 with err naming the key. */
 int cfg_validate(const svcr_config *c, char *err, size_t errcap);
+/* What the server needs of a valid config before it starts: nothing it would silently ignore —
+ * TLS, a Unix socket, the OTLP exporter, and any CFG_F_LATER key at a non-default value are
+ * refused, naming the key. 0, or -1 with err. (--print-config and svcr do not call it.) */
+int cfg_check_available(const svcr_config *c, char *err, size_t errcap);
 
 /* Splits "host:port", "[v6]:port" into host (brackets removed) and port. Hosts: dotted IPv4,
  * an IPv6 literal in brackets, or an RFC 1123 host name. Returns 0, or -1 (outputs unspecified). */

@@ -29,6 +29,7 @@ static const char *const otel_exporters[] = {"none", "otlp", NULL};
 static const char *const pq_modes[] = {"off", "hybrid", "pq-only", NULL};
 
 #define R CFG_F_RELOAD
+#define L CFG_F_LATER /* read by a later issue's code; refused until then (D50) */
 #define FIELD_SIZE(f) sizeof(((svcr_config *)0)->f)
 /* The field path is the key name: KEY(limits.rps, …) is "limits.rps" at &c->limits.rps. */
 #define KEY(f, t, ...)                                                                             \
@@ -64,7 +65,7 @@ static const cfg_key keys[] = {
                "per second; 0 = unlimited"),
     KEY(limits.max_body_bytes, CFG_T_SIZE, .flags = R, .def = "1MiB", .min = KIB, .max = GIB,
         .doc = "request body cap (413 PayloadTooLarge)"),
-    KEY(limits.decompress_ratio_cap, CFG_T_U32, .flags = R, .def = "10", .min = 1, .max = 1000,
+    KEY(limits.decompress_ratio_cap, CFG_T_U32, .flags = R | L, .def = "10", .min = 1, .max = 1000,
         .doc = "gzip/deflate inflation cap (inflated <= ratio x max_body_bytes)"),
     KEY(limits.pending_bytes, CFG_T_SIZE, .def = "64MiB", .min = MIB, .max = 16 * GIB,
         .doc = "payload bytes open proposals may hold in all (a root key: a quarter); "
@@ -72,11 +73,12 @@ static const cfg_key keys[] = {
     KEY(limits.queue, CFG_T_U32, .def = "512", .min = 1, .max = 1000000,
         .doc = "proposal/commit queue; full = 429 Busy (sized at startup)"),
     KEY(tls.enabled, CFG_T_BOOL, .def = "false", .doc = "serve HTTPS on bind_addr"),
-    KEY(tls.cert_path, CFG_T_PATH, .def = "", .doc = "PEM certificate chain (tls.enabled)"),
-    KEY(tls.key_path, CFG_T_PATH, .def = "",
+    KEY(tls.cert_path, CFG_T_PATH, .flags = L, .def = "",
+        .doc = "PEM certificate chain (tls.enabled)"),
+    KEY(tls.key_path, CFG_T_PATH, .flags = L, .def = "",
         .doc = "PEM private key; must not be accessible by group/other"),
     KEY(uds.path, CFG_T_PATH, .def = "", .doc = "Unix socket listener path; empty = off"),
-    KEY(uds.allow_uids, CFG_T_UIDS, .def = "",
+    KEY(uds.allow_uids, CFG_T_UIDS, .flags = L, .def = "",
         .doc = "peer uids allowed on the Unix socket; empty = only the service's own uid"),
     KEY(auth.root_keys_path, CFG_T_PATH, .def = "", .alias = "root-keys",
         .doc = "capability root keys (JSON); empty = every write is 401"),
@@ -85,17 +87,17 @@ static const cfg_key keys[] = {
     KEY(storage.data_dir, CFG_T_PATH, .def = "./data/registry", .alias = "data-dir",
         .doc = "directory of the embedded store (lmdb, sqlite)"),
     KEY(storage.fsync, CFG_T_BOOL, .def = "true", .doc = "fsync every commit batch"),
-    KEY(storage.pg_dsn, CFG_T_DSN, .flags = CFG_F_SECRET, .def = "",
+    KEY(storage.pg_dsn, CFG_T_DSN, .flags = L | CFG_F_SECRET, .def = "",
         .doc = "PostgreSQL connection string (storage.kind = postgres); password redacted"),
-    KEY(storage.checkpoint_interval, CFG_T_DURATION, .def = "10m", .min = MS_S, .max = 30 * MS_D,
-        .doc = "time between store checkpoints"),
+    KEY(storage.checkpoint_interval, CFG_T_DURATION, .flags = L, .def = "10m", .min = MS_S,
+        .max = 30 * MS_D, .doc = "time between store checkpoints"),
     KEY(storage.verify_last_k, CFG_T_U64, .def = "1000", .min = 1, .max = UINT64_C(1000000000000),
         .doc = "versions re-verified before read-ready"),
-    KEY(retention.by_age, CFG_T_DURATION, .flags = R, .def = "30d", .max = 36500 * MS_D,
+    KEY(retention.by_age, CFG_T_DURATION, .flags = R | L, .def = "30d", .max = 36500 * MS_D,
         .doc = "bodies older than this may be pruned (checkpointed range only); 0 = no limit"),
-    KEY(retention.by_count, CFG_T_U64, .flags = R, .def = "10000", .max = INT64_MAX,
+    KEY(retention.by_count, CFG_T_U64, .flags = R | L, .def = "10000", .max = INT64_MAX,
         .doc = "bodies outside the newest N may be pruned; 0 = no limit"),
-    KEY(retention.by_size, CFG_T_SIZE, .flags = R, .def = "1GiB", .max = UINT64_MAX,
+    KEY(retention.by_size, CFG_T_SIZE, .flags = R | L, .def = "1GiB", .max = UINT64_MAX,
         .doc = "oldest bodies may be pruned above this store size; 0 = no limit"),
     KEY(bootstrap.trust_roots_path, CFG_T_PATH, .def = "", .alias = "trust-roots",
         .doc = "genesis signer set (JSON signer_set item); empty = read-only without history"),
@@ -121,7 +123,7 @@ static const cfg_key keys[] = {
         .doc = "minimum level: debug, info, warn or error"),
     KEY(otel.exporter, CFG_T_ENUM, .def = "none", .choices = otel_exporters,
         .doc = "span exporter: none or otlp"),
-    KEY(otel.endpoint, CFG_T_STR, .def = "",
+    KEY(otel.endpoint, CFG_T_STR, .flags = L, .def = "",
         .doc = "OTLP/HTTP endpoint, http:// or https:// (otel.exporter = otlp)"),
     KEY(shutdown.drain_deadline, CFG_T_DURATION, .def = "3s", .max = 10 * MS_M,
         .doc = "time in-flight requests get to finish on SIGTERM"),

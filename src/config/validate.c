@@ -285,3 +285,25 @@ int cfg_validate(const svcr_config *c, char *err, size_t errcap)
                      "an http:// or https:// URL is required when otel.exporter = otlp");
     return 0;
 }
+
+int cfg_check_available(const svcr_config *c, char *err, size_t errcap)
+{
+    /* fail closed: a setting that would silently do nothing is worse than a refusal (D18) */
+    if (c->tls.enabled || c->uds.path[0])
+        return vfail(err, errcap, c->tls.enabled ? "tls.enabled" : "uds.path",
+                     "not available in this build");
+    if (c->otel.exporter == CFG_OTEL_OTLP)
+        return vfail(err, errcap, "otel.exporter",
+                     "otlp is not available in this build (logs carry corr_id, proposal_id and "
+                     "version instead)");
+    svcr_config d;
+    cfg_defaults(&d);
+    size_t n;
+    const cfg_key *keys = cfg_keys(&n);
+    for (size_t i = 0; i < n; i++)
+        if ((keys[i].flags & CFG_F_LATER) && !cfg_key_equal(&keys[i], c, &d))
+            return vfail(err, errcap, keys[i].name,
+                         "no code of this build reads it yet: leave it at its default (%s)",
+                         keys[i].def[0] ? keys[i].def : "empty");
+    return 0;
+}

@@ -58,8 +58,7 @@ int b64_encode(const uint8_t *in, size_t n, char *out, size_t cap, b64_variant v
     return (int)need;
 }
 
-int b64_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *out_len,
-               b64_variant v)
+int b64_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *out_len, b64_variant v)
 {
     const char *end = NULL;
     size_t n = 0;

@@ -53,6 +53,11 @@ void ed25519_sign(uint8_t sig[ED25519_SIG_LEN], const uint8_t *msg, size_t len,
     crypto_sign_detached(sig, NULL, msg, len, sk);
 }
 
+void crypto_random(void *p, size_t n)
+{
+    randombytes_buf(p, n);
+}
+
 void crypto_wipe(void *p, size_t n)
 {
     sodium_memzero(p, n);

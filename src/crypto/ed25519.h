@@ -34,6 +34,9 @@ void ed25519_keypair_from_seed(const uint8_t seed[ED25519_SEED_LEN], uint8_t pk[
 /* Detached signature of msg. */
 void ed25519_sign(uint8_t sig[ED25519_SIG_LEN], const uint8_t *msg, size_t len,
                   const uint8_t sk[ED25519_SK_LEN]);
+/* Fills p with n bytes from the system's secure random source (libsodium's randombytes; call
+ * crypto_init first). Cannot fail. */
+void crypto_random(void *p, size_t n);
 /* Wipes secret material (not optimised away). */
 void crypto_wipe(void *p, size_t n);
 /* Constant-time equality of two n-byte buffers: 1 if equal. */

@@ -18,7 +18,7 @@ int artifact_build(const proposal *p, uint64_t version, int64_t committed_at_ms,
 
 typedef struct artifact {
     uint64_t version;
-    descriptor_set *ds; /* the payload, re-validated and re-hashed (owned) */
+    descriptor_set *ds;              /* the payload, re-validated and re-hashed (owned) */
     char payload_b3[B3_TAG_LEN + 1]; /* as stored (compare with ds->b3) */
     char prev_hash[B3_TAG_LEN + 1];
     char committed_at[48];

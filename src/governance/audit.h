@@ -19,7 +19,7 @@ typedef struct audit_entry {
     const char *proposal_id;
     const char *payload_b3;
     const char *signer_id;
-    uint64_t version; /* 0: absent */
+    uint64_t version;     /* 0: absent */
     const char *input_b3; /* b3 of the request body after decompression */
 } audit_entry;
 

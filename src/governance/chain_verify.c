@@ -42,6 +42,14 @@ static svcr_code fail(svcr_err *err, svcr_code code, uint64_t v, const char *wha
     return svcr_err_set(err, code, NULL, "chain", "version %llu: %s", (unsigned long long)v, what);
 }
 
+/* The signature of ap, a member of `set` (checked before), under its signer's algo row. */
+static svcr_code verify_sig(const signer_set *set, const char *payload_b3, const gov_approval *ap,
+                            svcr_err *err)
+{
+    const signer *s = signer_set_find(set, ap->signer_id);
+    return approval_verify(s->algo, payload_b3, ap->sig, ap->sig_len, s->pk, err);
+}
+
 svcr_code chain_verify_next(chain_verifier *cv, const void *bytes, size_t len,
                             const uint8_t stored_b3[B3_LEN], int check_sigs, svcr_err *err)
 {
@@ -88,14 +96,11 @@ svcr_code chain_verify_next(chain_verifier *cv, const void *bytes, size_t len,
             c = fail(err, SVCR_E_MALFORMED, v, "approvals are not sorted and distinct");
         else if (gov_approval_check_membership(ap, cv->governing, &aerr) != SVCR_OK)
             c = fail(err, aerr.code, v, "an approval's signer is not valid in its era");
-        else if (check_sigs &&
-                 approval_verify_ed25519(a->ds->b3, ap->sig, strlen(ap->sig),
-                                         signer_set_find(cv->governing, ap->signer_id)->pk,
-                                         &aerr) != SVCR_OK)
+        else if (check_sigs && verify_sig(cv->governing, a->ds->b3, ap, &aerr) != SVCR_OK)
             c = fail(err, SVCR_E_INVALID_SIG, v, "an approval's signature does not verify");
     }
     if (c == SVCR_OK &&
-        gov_quorum_count(a->approvals, a->n_approvals, cv->governing) < cv->governing->m)
+        gov_quorum_check(a->approvals, a->n_approvals, cv->governing, NULL) != SVCR_OK)
         c = fail(err, SVCR_E_QUORUM_FAILED, v, "approvals do not reach the quorum of its era");
     if (c == SVCR_OK) {
         cv->next_version = v + 1;

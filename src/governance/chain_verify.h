@@ -12,9 +12,9 @@
 #include "interop/error.h"
 
 typedef struct chain_verifier {
-    uint64_t next_version;            /* the version the next step must be */
-    char prev_b3[B3_TAG_LEN + 1];     /* payload_b3 of next_version - 1 (zeros at genesis) */
-    signer_set *governing;            /* set that governs next_version (owned reference) */
+    uint64_t next_version;        /* the version the next step must be */
+    char prev_b3[B3_TAG_LEN + 1]; /* payload_b3 of next_version - 1 (zeros at genesis) */
+    signer_set *governing;        /* set that governs next_version (owned reference) */
     int64_t prev_committed_at_ms;
 } chain_verifier;
 

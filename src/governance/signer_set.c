@@ -78,11 +78,6 @@ static const dto_field signer_fields[] = {
 
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
 
-const char *signer_algo_name(signer_algo a)
-{
-    return a == SIGNER_ALGO_ED25519 ? "ed25519" : "unknown";
-}
-
 /* Default org: the text between "org:" and "#" of the signer id, else the whole id. */
 static void default_org(const char *id, char out[SIGNER_ID_MAX + 1])
 {
@@ -97,34 +92,45 @@ static void default_org(const char *id, char out[SIGNER_ID_MAX + 1])
     out[n] = '\0';
 }
 
-/* ed25519_pk_valid costs a scalar multiplication (the subgroup check, ~40 us: as much as a
- * signature verification), and every stored version re-parses its signer set, which rarely
- * changes: verifying history would take almost twice as long. So each thread remembers the
- * keys it last found valid (4-way set-associative, newest first). Only valid keys are stored and
- * a hit needs all 32 bytes equal, so the memo never changes an answer; it is per thread (no
- * lock, nothing shared) and small (about 4 KiB). */
+/* A row's pk_valid may be costly: Ed25519's is a scalar multiplication (the subgroup check,
+ * ~40 us: as much as a signature verification), and every stored version re-parses its signer
+ * set, which rarely changes: verifying history would take almost twice as long. So each thread
+ * remembers the keys it last found valid (4-way set-associative, newest first), as (row, key
+ * bytes) for keys of at most PK_MEMO_KEY_MAX bytes; a longer key is checked every time (a row
+ * with such keys must have a cheap pk_valid, or this memo must grow). Only valid keys are
+ * stored and a hit needs the same row and all the bytes equal, so the memo never changes an
+ * answer; it is per thread (no lock, nothing shared) and small (about 5 KiB). */
 #define PK_MEMO_SETS 32
 #define PK_MEMO_WAYS 4
+#define PK_MEMO_KEY_MAX 32
+
+typedef struct pk_memo_entry {
+    const sig_algo *algo;
+    uint8_t pk[PK_MEMO_KEY_MAX];
+} pk_memo_entry;
 
 typedef struct pk_memo {
     uint8_t n[PK_MEMO_SETS]; /* ways filled per set */
-    uint8_t pk[PK_MEMO_SETS][PK_MEMO_WAYS][ED25519_PK_LEN];
+    pk_memo_entry e[PK_MEMO_SETS][PK_MEMO_WAYS];
 } pk_memo;
 
 static _Thread_local pk_memo memo;
 
-/* ed25519_pk_valid(pk), remembered per thread. */
-static int pk_usable(const uint8_t pk[ED25519_PK_LEN])
+/* a->pk_valid(pk), remembered per thread. pk is a->pk_len bytes. */
+static int pk_usable(const sig_algo *a, const uint8_t *pk)
 {
+    if (a->pk_len > PK_MEMO_KEY_MAX)
+        return a->pk_valid(pk);
     size_t set = ((size_t)pk[0] ^ (size_t)pk[1] * 7u ^ (size_t)pk[2] * 31u) % PK_MEMO_SETS;
-    uint8_t(*ways)[ED25519_PK_LEN] = memo.pk[set];
+    pk_memo_entry *ways = memo.e[set];
     for (size_t w = 0; w < memo.n[set]; w++)
-        if (memcmp(ways[w], pk, ED25519_PK_LEN) == 0)
+        if (ways[w].algo == a && memcmp(ways[w].pk, pk, a->pk_len) == 0)
             return 1;
-    if (!ed25519_pk_valid(pk))
+    if (!a->pk_valid(pk))
         return 0;
-    memmove(ways[1], ways[0], (PK_MEMO_WAYS - 1) * sizeof ways[0]);
-    memcpy(ways[0], pk, ED25519_PK_LEN);
+    memmove(&ways[1], &ways[0], (PK_MEMO_WAYS - 1) * sizeof ways[0]);
+    ways[0].algo = a;
+    memcpy(ways[0].pk, pk, a->pk_len);
     if (memo.n[set] < PK_MEMO_WAYS)
         memo.n[set]++;
     return 1;
@@ -136,31 +142,31 @@ static svcr_code parse_signer(const json_t *v, const char *path, signer *out, sv
     if (dto_decode(v, signer_fields, NFIELDS(signer_fields), &d, NULL, path, err) != 0)
         return SVCR_E_MALFORMED;
     char fpath[192];
-    if (strcmp(d.algo, "ed25519") != 0) {
+    const sig_algo *a = sig_algo_find(d.algo);
+    if (!a) {
         dto_path_member(fpath, sizeof fpath, path, "algo");
         return svcr_err_set(err, SVCR_E_MALFORMED, fpath, "algo_unsupported",
                             "algo must be \"ed25519\" (ml-dsa-65 is reserved for the PQ phase)");
     }
     size_t n = 0;
-    uint8_t pk[ED25519_PK_LEN + 3];
+    uint8_t pk[SIG_PK_MAX + 3];
     if (b64_decode(d.public_key, strlen(d.public_key), pk, sizeof pk, &n, B64_STD) != 0 ||
-        n != ED25519_PK_LEN) {
+        n != a->pk_len) {
         dto_path_member(fpath, sizeof fpath, path, "public_key");
         return svcr_err_set(err, SVCR_E_MALFORMED, fpath, "key_encoding",
-                            "public_key must be standard base64 of 32 bytes");
+                            "public_key must be standard base64 of %zu bytes", a->pk_len);
     }
-    if (!pk_usable(pk)) {
+    if (!pk_usable(a, pk)) {
         dto_path_member(fpath, sizeof fpath, path, "public_key");
         return svcr_err_set(err, SVCR_E_MALFORMED, fpath, "weak_key",
-                            "public_key of \"%.64s\" is not a usable Ed25519 key (zero, small "
-                            "order, non-canonical, off the curve or outside the prime-order "
-                            "subgroup)",
-                            d.signer_id);
+                            "public_key of \"%.64s\" is not a usable %s key (%s)", d.signer_id,
+                            a->display, a->pk_rule);
     }
     memset(out, 0, sizeof *out);
     strcpy(out->id, d.signer_id);
-    out->algo = SIGNER_ALGO_ED25519;
-    memcpy(out->pk, pk, ED25519_PK_LEN);
+    out->algo = a;
+    memcpy(out->pk, pk, n);
+    out->pk_len = n;
     if (d.org)
         strcpy(out->org, d.org);
     else
@@ -172,13 +178,19 @@ static svcr_code parse_signer(const json_t *v, const char *path, signer *out, sv
     return SVCR_OK;
 }
 
+int signer_same_key(const signer *a, const signer *b)
+{
+    return a->algo == b->algo && a->pk_len == b->pk_len && memcmp(a->pk, b->pk, a->pk_len) == 0;
+}
+
 static int signer_cmp(const void *a, const void *b)
 {
     return strcmp(((const signer *)a)->id, ((const signer *)b)->id);
 }
 
-/* A listed key and where it was listed, for the duplicate-key check (sorted by algo, key,
- * then position, so equal keys of one algo are adjacent and the first listed comes first). */
+/* A listed key and where it was listed, for the duplicate-key check (sorted by algo name, key
+ * length and bytes, then position, so equal (algo, bytes) keys are adjacent and the first
+ * listed comes first). */
 typedef struct key_pos {
     const signer *s;
     size_t index; /* position in the signers array as sent */
@@ -187,9 +199,11 @@ typedef struct key_pos {
 static int key_pos_cmp(const void *a, const void *b)
 {
     const key_pos *x = a, *y = b;
-    int c = (x->s->algo > y->s->algo) - (x->s->algo < y->s->algo);
+    int c = strcmp(x->s->algo->name, y->s->algo->name);
     if (c == 0)
-        c = memcmp(x->s->pk, y->s->pk, ED25519_PK_LEN);
+        c = (x->s->pk_len > y->s->pk_len) - (x->s->pk_len < y->s->pk_len);
+    if (c == 0)
+        c = memcmp(x->s->pk, y->s->pk, x->s->pk_len);
     if (c == 0)
         c = (x->index > y->index) - (x->index < y->index);
     return c;
@@ -211,7 +225,7 @@ static svcr_code check_unique_keys(const signer *signers, size_t n, const char *
     svcr_code c = SVCR_OK;
     for (size_t i = 1; i < n && c == SVCR_OK; i++) {
         const key_pos *a = &kp[i - 1], *b = &kp[i];
-        if (a->s->algo != b->s->algo || memcmp(a->s->pk, b->s->pk, ED25519_PK_LEN) != 0)
+        if (!signer_same_key(a->s, b->s))
             continue;
         char epath[192], fpath[192];
         dto_path_index(epath, sizeof epath, spath, b->index);
@@ -294,7 +308,7 @@ svcr_code signer_set_from_json(const json_t *item, const char *path, signer_set 
         return SVCR_E_MALFORMED;
     }
     s->m = (uint32_t)q.m;
-    s->k_pq = 0;
+    s->k_pq = (uint32_t)d.k_pq; /* 0: checked above */
     s->ttl_secs = (uint64_t)d.ttl;
     *out = s;
     return SVCR_OK;

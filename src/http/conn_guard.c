@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "observability/clock.h"
 #include "observability/log.h"
 
 #define CHECK_MS 100        /* between checks */
@@ -40,13 +41,6 @@ struct conn_guard {
     pthread_t thread;
     int started;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Ends r's connection (with g->mu held): the socket stays open until libmicrohttpd closes it,
  * so the descriptor cannot have been reused while r is listed. */
@@ -101,16 +95,10 @@ static void *reaper_main(void *arg)
     pthread_setname_np(pthread_self(), "svcr-conns");
     pthread_mutex_lock(&g->mu);
     while (!g->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += (g->pressed ? CHECK_PRESSED_MS : CHECK_MS) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = clock_mono_deadline(g->pressed ? CHECK_PRESSED_MS : CHECK_MS);
         pthread_cond_timedwait(&g->cv, &g->mu, &ts);
         if (!g->stop)
-            check_locked(g, mono_ms());
+            check_locked(g, clock_mono_ms());
     }
     pthread_mutex_unlock(&g->mu);
     return NULL;
@@ -152,7 +140,7 @@ conn_rec *conn_guard_open(conn_guard *g, int fd)
     if (!r)
         return NULL;
     r->fd = fd;
-    atomic_init(&r->state, STATE(CONN_FRESH, mono_ms()));
+    atomic_init(&r->state, STATE(CONN_FRESH, clock_mono_ms()));
     pthread_mutex_lock(&g->mu);
     r->next = g->list;
     if (g->list)
@@ -191,7 +179,7 @@ void conn_guard_phase(conn_guard *g, conn_rec *r, conn_phase p)
     uint64_t st = atomic_load_explicit(&r->state, memory_order_relaxed), next;
     do {
         int64_t since =
-            STATE_PHASE(st) == CONN_FRESH && p == CONN_READING ? STATE_SINCE(st) : mono_ms();
+            STATE_PHASE(st) == CONN_FRESH && p == CONN_READING ? STATE_SINCE(st) : clock_mono_ms();
         next = STATE(p, since);
     } while (!atomic_compare_exchange_weak_explicit(&r->state, &st, next, memory_order_relaxed,
                                                     memory_order_relaxed));

@@ -27,9 +27,29 @@ typedef struct http_limits {
     uint32_t sse_max_per_ip;    /* open streams per client address; 0: no bound */
 } http_limits;
 
+/* What a listener serves. */
+typedef enum http_role {
+    HTTP_ROLE_API,     /* every route of SPEC §5 */
+    HTTP_ROLE_METRICS, /* /metrics only (a separate scrape port) */
+} http_role;
+
+/* How a listener is reached. TLS and Unix sockets will be new values (D24 refuses them today). */
+typedef enum http_transport { HTTP_TCP } http_transport;
+
+/* One listening socket. */
+typedef struct http_listener {
+    http_role role;
+    http_transport transport;
+    const char *addr; /* HTTP_TCP: host:port; API port 0: any free port; METRICS port 0: the
+                       * row is skipped (no separate metrics listener) */
+} http_listener;
+
+enum { HTTP_MAX_LISTENERS = 4 };
+
 typedef struct http_opts {
-    const char *bind_addr;    /* host:port (port 0: any free port) */
-    const char *metrics_addr; /* host:port; port 0: no separate metrics listener */
+    /* the listeners, started in order; exactly one HTTP_ROLE_API row (its port: http_port) */
+    http_listener listeners[HTTP_MAX_LISTENERS];
+    size_t nlisteners;
     unsigned max_conns;
     unsigned per_ip_conns; /* connections one client address may hold; 0: no bound */
     unsigned threads;      /* epoll worker threads (0: number of cores) */
@@ -43,11 +63,14 @@ typedef struct http_opts {
 
 typedef struct http_server http_server;
 
-/* Binds and starts serving. 0, or -1 with err (e.g. the address is in use). */
+/* Binds every listener of o and starts serving (o is copied; its strings and pointers are
+ * borrowed and must outlive the server). 0 with *out set, or -1 with err (e.g. an address is
+ * in use, no API listener) and nothing left running. */
 int http_start(const http_opts *o, http_server **out, char *err, size_t errcap);
-/* The port actually bound (useful with port 0). */
+/* The port the API listener actually bound (useful with port 0). Can't fail. */
 unsigned http_port(const http_server *s);
-/* Replaces the reloadable limits (thread-safe). */
+/* Replaces the reloadable limits (thread-safe). A request already begun keeps the limits it
+ * started with; new requests and connections see these. */
 void http_set_limits(http_server *s, const http_limits *l);
 /* Starts shutting down: /readyz answers 503, new connections are refused, SSE streams end. */
 void http_begin_shutdown(http_server *s);

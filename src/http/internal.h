@@ -7,6 +7,7 @@
 
 #include <microhttpd.h>
 
+#include "http/handlers.h"
 #include "http/http.h"
 #include "http/routes.h"
 #include "http/body_cache.h"
@@ -44,7 +45,8 @@ typedef struct req {
     unsigned method; /* M_GET / M_HEAD / M_POST, 0 = other */
     char param[80];
     char corr_id[48];
-    double t0;
+    double t0;       /* clock_mono_s() at the first call */
+    http_limits lim; /* the limits as they were at the first call: one request, one config */
     buf body;
     int too_large;
     int queued;
@@ -63,8 +65,7 @@ typedef struct req {
 } req;
 
 struct http_server {
-    struct MHD_Daemon *d;
-    struct MHD_Daemon *md; /* metrics listener, or NULL */
+    struct MHD_Daemon *daemons[HTTP_MAX_LISTENERS]; /* per o.listeners row; NULL: not started */
     http_opts o;
     pthread_mutex_t limits_mu;
     http_limits limits;
@@ -80,9 +81,27 @@ struct http_server {
     unsigned port;
 };
 
+/* server.c */
+/* A copy of the current limits (takes limits_mu: once per request or connection, never per
+ * body chunk). */
 http_limits http_get_limits(http_server *s);
-double http_now_s(void);
-int64_t http_now_ms(void);
+
+/* request.c: libmicrohttpd's callbacks; cls is the server.
+ * The API listener's access handler: every route of the table. MHD_NO only when the request's
+ * state cannot be allocated (libmicrohttpd then closes the connection); every refusal is an
+ * answer. */
+enum MHD_Result http_access_api(void *cls, struct MHD_Connection *c, const char *url,
+                                const char *method, const char *version, const char *upload_data,
+                                size_t *upload_data_size, void **con_cls);
+/* The metrics listener's access handler: /metrics (GET, HEAD) only, 404 or 405 otherwise. */
+enum MHD_Result http_access_metrics(void *cls, struct MHD_Connection *c, const char *url,
+                                    const char *method, const char *version,
+                                    const char *upload_data, size_t *upload_data_size,
+                                    void **con_cls);
+/* A request ends (answered, or its connection gone): logs its line, counts it in the metrics,
+ * frees its state. Sets *con_cls to NULL; a NULL *con_cls is ignored. */
+void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                    enum MHD_RequestTerminationCode toe);
 
 /* responses.c */
 void resp_json(resp *r, int status, buf *body);
@@ -97,9 +116,9 @@ void resp_zero_copy(resp *r, int status, const char *data, size_t len, void (*re
 /* Turns r into an MHD response with the common headers and queues it. */
 enum MHD_Result resp_queue(http_server *s, struct MHD_Connection *c, req *q, resp *r);
 
-/* handlers.c */
-void handle_read(http_server *s, struct MHD_Connection *c, req *q, resp *r);
-void handle_write(http_server *s, struct MHD_Connection *c, req *q, resp *r);
-void render_metrics(http_server *s, buf *out);
+/* writes.c */
+/* Answers a POST on a route with a write handler: the common checks (body cap, encoding, media
+ * type; a refusal is audited), then the row's handler through the pipeline. */
+void http_write(http_server *s, struct MHD_Connection *c, req *q, resp *r);
 
 #endif

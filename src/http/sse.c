@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "interop/buf.h"
+#include "observability/clock.h"
 
 typedef struct sse_client {
     struct sse_client *prev, *next;
@@ -52,13 +53,6 @@ struct sse_hub {
     pthread_t hb_thread;
     int hb_started;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* How long after its last write a stream gets its heartbeat: a tenth of the interval early (at
  * most 1 s), so that waking it and writing still lands within sse.heartbeat of the last byte. */
@@ -119,22 +113,15 @@ static void *heartbeat_main(void *arg)
     sse_hub *h = arg;
     pthread_setname_np(pthread_self(), "svcr-sse");
     pthread_mutex_lock(&h->mu);
-    int64_t next_due = mono_ms() + hb_due(atomic_load(&h->heartbeat_ms));
-    int64_t next_peer_check = mono_ms() + PEER_CHECK_MS;
+    int64_t next_due = clock_mono_ms() + hb_due(atomic_load(&h->heartbeat_ms));
+    int64_t next_peer_check = clock_mono_ms() + PEER_CHECK_MS;
     while (!h->stop_thread) {
         if (next_due > next_peer_check)
             next_due = next_peer_check;
-        int64_t wait = next_due - mono_ms();
+        int64_t wait = next_due - clock_mono_ms();
         if (wait < 10)
             wait = 10;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += wait / 1000;
-        ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = clock_mono_deadline(wait);
         if (!h->wake_pending)
             pthread_cond_timedwait(&h->cv, &h->mu, &ts);
         if (h->stop_thread)
@@ -144,7 +131,7 @@ static void *heartbeat_main(void *arg)
             resume_all_locked(h);
         }
         int64_t due = hb_due(atomic_load(&h->heartbeat_ms));
-        int64_t now = mono_ms();
+        int64_t now = clock_mono_ms();
         if (now >= next_peer_check) {
             reap_gone_locked(h);
             next_peer_check = now + PEER_CHECK_MS;
@@ -328,7 +315,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
                 n = max;
             memcpy(out, c->out.data + c->out_off, n);
             c->out_off += n;
-            c->last_write_ms = mono_ms();
+            c->last_write_ms = clock_mono_ms();
             return (ssize_t)n;
         }
         buf_reset(&c->out);
@@ -343,7 +330,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
         fill(c);
         if (c->out.len)
             continue;
-        if (mono_ms() - c->last_write_ms >= hb_due(atomic_load(&h->heartbeat_ms))) {
+        if (clock_mono_ms() - c->last_write_ms >= hb_due(atomic_load(&h->heartbeat_ms))) {
             buf_puts(&c->out, ": hb\n\n");
             continue;
         }
@@ -462,7 +449,7 @@ struct MHD_Response *sse_open(sse_hub *h, struct MHD_Connection *conn, int has_f
         unlist(h, c);
         return NULL;
     }
-    c->last_write_ms = mono_ms();
+    c->last_write_ms = clock_mono_ms();
     /* A fixed, modest kernel send buffer: a client that stops reading stalls after ~32 KiB
      * instead of the megabytes loopback auto-tuning allows, so it falls behind the bus bound
      * and is told to reconcile (SPEC §6), and 10,000 streams cost bounded kernel memory. */

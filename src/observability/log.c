@@ -11,6 +11,7 @@
 
 #include "interop/buf.h"
 #include "interop/rfc3339.h"
+#include "observability/clock.h"
 
 static atomic_int cfg_json = 1;
 static atomic_int cfg_level = LOG_INFO;
@@ -71,10 +72,8 @@ void log_emit(log_level level, const log_fields *f)
     if (!log_enabled(level))
         return;
     int json = atomic_load(&cfg_json);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
     char t[32];
-    rfc3339_format_ms((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, t);
+    rfc3339_format_ms(clock_wall_ms(), t);
     buf b = {0};
     if (json)
         buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"service\":\"svc-registry\"", t,

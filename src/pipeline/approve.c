@@ -130,8 +130,8 @@ void pipeline_approve(pipeline *p, const write_ctx *w, const char *proposal_id, 
 
 void apply_approve(pipeline *p, batch *b, op *o)
 {
-    audit_entry ae = {.event = "approve", .proposal_id = o->proposal_id,
-                      .signer_id = o->approval.signer_id};
+    audit_entry ae = {
+        .event = "approve", .proposal_id = o->proposal_id, .signer_id = o->approval.signer_id};
     svcr_err e;
     svcr_err_clear(&e);
     const proposal *pr = batch_gate_and_find(p, b, o, &ae);

@@ -13,8 +13,12 @@ typedef struct supersede_dto {
 } supersede_dto;
 
 static const dto_field supersede_fields[] = {
-    {.name = "proposal_id", .type = DTO_STRING, .required = 1,
-     .offset = offsetof(supersede_dto, proposal_id), .min = 1, .max = 64},
+    {.name = "proposal_id",
+     .type = DTO_STRING,
+     .required = 1,
+     .offset = offsetof(supersede_dto, proposal_id),
+     .min = 1,
+     .max = 64},
 };
 
 /* Common tail of both routes once the proposal id is known. */
@@ -31,8 +35,7 @@ static void submit_commit(pipeline *p, const write_ctx *w, op_kind kind, const c
         c = svcr_err_set(&e, SVCR_E_FORBIDDEN, NULL, "proposal_caveat",
                          "the capability is bound to another proposal");
     if (c != SVCR_OK) {
-        pl_reject(p, w, event, proposal_id_valid(pid, strlen(pid)) ? pid : NULL, NULL, NULL, &e,
-                  r);
+        pl_reject(p, w, event, proposal_id_valid(pid, strlen(pid)) ? pid : NULL, NULL, NULL, &e, r);
         return;
     }
     op *o = op_new(kind, w);
@@ -58,8 +61,8 @@ void pipeline_commit(pipeline *p, const write_ctx *w, const char *proposal_id, c
             if (j)
                 svcr_err_set(&e, SVCR_E_MALFORMED, "", "unknown_field",
                              "the commit body must be empty or {}");
-            const char *pid = proposal_id_valid(proposal_id, strlen(proposal_id)) ? proposal_id
-                                                                                  : NULL;
+            const char *pid =
+                proposal_id_valid(proposal_id, strlen(proposal_id)) ? proposal_id : NULL;
             pl_reject(p, w, "commit", pid, NULL, NULL, &e, r);
             return;
         }
@@ -97,9 +100,10 @@ void apply_commit(pipeline *p, batch *b, op *o)
         return;
     int is_sup = pr->ds->supersede_of[0] != '\0';
     if (is_sup != sup_route) {
-        svcr_err_set(&e, SVCR_E_MALFORMED, NULL, is_sup ? "use_supersede_route" : "use_commit_route",
-                     is_sup ? "a supersede proposal is committed through POST /registry/supersede"
-                            : "an ordinary proposal is committed through POST /registry/commit/{id}");
+        svcr_err_set(
+            &e, SVCR_E_MALFORMED, NULL, is_sup ? "use_supersede_route" : "use_commit_route",
+            is_sup ? "a supersede proposal is committed through POST /registry/supersede"
+                   : "an ordinary proposal is committed through POST /registry/commit/{id}");
         finish_op(p, b, o, &ae, &e);
         return;
     }

@@ -1,5 +1,6 @@
 /* committer.c - the single writer: drains the queue, applies a batch of operations in one
  * storage transaction (one fsync), then publishes HEAD, proposals and bus events. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@ const proposal *batch_find(pipeline *p, batch *b, const char *id)
 
 proposal *batch_edit(pipeline *p, batch *b, const char *id)
 {
+    assert(pthread_equal(pthread_self(), p->committer_self)); /* the single writer only */
     proposal *x = find_in(b->shadow, b->n_shadow, id);
     if (x)
         return x;
@@ -135,6 +137,8 @@ int batch_failed(batch *b)
 
 void batch_set_head(batch *b, head_snap *h)
 {
+    /* a batch advances HEAD by exactly one version per commit, never backwards */
+    assert(h && h->version == b->head->version + 1);
     head_snap_release(b->head);
     b->head = h;
     b->head_changed = 1;
@@ -162,7 +166,7 @@ void batch_add_event(batch *b, const bus_event *e)
 
 void batch_audit(pipeline *p, batch *b, const audit_entry *e)
 {
-    (void)p;
+    assert(pthread_equal(pthread_self(), p->committer_self)); /* the single writer only */
     if (batch_failed(b))
         return;
     buf rec = {0};
@@ -172,6 +176,7 @@ void batch_audit(pipeline *p, batch *b, const audit_entry *e)
         batch_fail(b, STORE_ENOMEM);
         return;
     }
+    assert(next.seq == b->tip.seq + 1); /* the audit chain has no gap */
     int rc = p->st->ops->txn_put_audit(b->txn, next.seq, rec.data, rec.len);
     buf_free(&rec);
     if (rc != STORE_OK) {
@@ -292,6 +297,7 @@ static void publish(pipeline *p, batch *b)
     uint64_t advanced = 0;
     if (b->head_changed) {
         head_snap *old = head_cell_get(&p->head);
+        assert(b->head->version > old->version); /* HEAD only grows */
         advanced = b->head->version - old->version;
         head_snap_release(old);
         head_cell_set(&p->head, head_snap_retain(b->head));
@@ -415,6 +421,7 @@ static void run_batch(pipeline *p, op *list, size_t n)
 void *committer_main(void *arg)
 {
     pipeline *p = arg;
+    p->committer_self = pthread_self();
     pthread_setname_np(pthread_self(), "svcr-commit");
     for (;;) {
         size_t n = 0;

@@ -23,7 +23,8 @@ head_snap *head_snap_new(uint64_t version, const char *payload_b3, int64_t commi
     char tmp[256];
     int n;
     if (version > 0)
-        n = snprintf(tmp, sizeof tmp, "{\"version\":%llu,\"payload_b3\":\"%s\",\"committed_at\":\"%s\"}",
+        n = snprintf(tmp, sizeof tmp,
+                     "{\"version\":%llu,\"payload_b3\":\"%s\",\"committed_at\":\"%s\"}",
                      (unsigned long long)version, h->payload_b3, h->committed_at);
     else
         n = snprintf(tmp, sizeof tmp, "{\"version\":0,\"payload_b3\":\"%s\",\"committed_at\":null}",

@@ -75,6 +75,7 @@ struct pipeline {
     size_t q_len, q_cap;
     int stopping;
     pthread_t committer;
+    pthread_t committer_self; /* the committer's own id, set by it first: batches assert it */
     int committer_started;
     /* committer-owned state (read by status under st_mu) */
     audit_tip tip;

@@ -151,7 +151,7 @@ static int read_tip(void *vctx, uint64_t seq, const void *data, size_t len)
         c->ok = 1;
     }
     json_decref(j);
-    return 1; /* one record is enough */
+    return STORE_STOP; /* one record is enough */
 }
 
 static svcr_code load_audit_tip(pipeline *p, svcr_err *err)
@@ -244,7 +244,7 @@ static int verify_one(void *vctx, uint64_t version, const void *data, size_t len
 {
     verify_ctx *c = vctx;
     if (version > c->to || atomic_load(&c->p->verifier_stop))
-        return 1;
+        return STORE_STOP;
     uint8_t stored[B3_LEN];
     int have = c->p->st->ops->get_artifact_hash(c->p->st, version, stored) == STORE_OK;
     if (version != c->cv.next_version ||
@@ -253,7 +253,7 @@ static int verify_one(void *vctx, uint64_t version, const void *data, size_t len
             svcr_err_set(&c->err, SVCR_E_MALFORMED, NULL, "chain", "version %llu is missing",
                          (unsigned long long)c->cv.next_version);
         c->failed = 1;
-        return 1;
+        return STORE_STOP;
     }
     pthread_mutex_lock(&c->p->st_mu);
     if (version > c->p->verified_through)

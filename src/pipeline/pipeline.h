@@ -40,7 +40,7 @@ typedef struct pipeline_opts {
 typedef struct write_ctx {
     const char *corr_id;
     const char *input_b3;     /* b3 of the body after decompression */
-    int64_t deadline_ms;      /* absolute (same clock as now_ms); 0: no deadline */
+    int64_t deadline_ms;      /* absolute clock_mono_ms() (observability/clock.h); 0: none */
     const char *cap_signer;   /* capability's `signer` caveat or NULL */
     const char *cap_proposal; /* capability's `proposal` caveat or NULL */
     const char *cap_key_id;   /* the capability's root key id (its pending share) or NULL */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "observability/clock.h"
 #include "pipeline/internal.h"
 
 static void copy_str(char *dst, size_t cap, const char *src)
@@ -132,17 +133,12 @@ void op_submit_and_wait(pipeline *p, op *o, const write_ctx *w, pipeline_result 
     pthread_mutex_lock(&o->mu);
     while (!o->done) {
         if (w && w->deadline_ms > 0) {
-            int64_t left = w->deadline_ms - pl_now_ms(p);
+            /* the deadline is monotonic (write_ctx): a wall-clock step neither cuts a write
+             * short nor stretches it */
+            int64_t left = w->deadline_ms - clock_mono_ms();
             if (left <= 0)
                 break;
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_sec += left / 1000;
-            ts.tv_nsec += (long)(left % 1000) * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            struct timespec ts = clock_mono_deadline(left);
             pthread_cond_timedwait(&o->cv, &o->mu, &ts);
         } else {
             pthread_cond_wait(&o->cv, &o->mu);

@@ -287,7 +287,7 @@ static int add_audit(void *vctx, uint64_t seq, const void *data, size_t len)
     audit_ctx *c = vctx;
     if (c->count == c->limit) {
         c->next = seq;
-        return 1; /* stop: one more exists */
+        return STORE_STOP; /* one more exists */
     }
     if ((c->count ? buf_putc(c->out, ',') : 0) != 0 || buf_append(c->out, data, len) != 0)
         return STORE_ENOMEM;
@@ -301,7 +301,7 @@ svcr_code pipeline_audit_json(pipeline *p, uint64_t from, size_t limit, buf *out
     if (buf_puts(out, "{\"records\":[") != 0)
         return SVCR_E_INTERNAL;
     int rc = p->st->ops->iter_audit(p->st, from ? from : 1, add_audit, &c);
-    if (rc != STORE_OK && rc != 1)
+    if (rc != STORE_OK && rc != STORE_STOP)
         return SVCR_E_INTERNAL;
     if (c.next)
         buf_printf(out, "],\"next\":%llu}", (unsigned long long)c.next);

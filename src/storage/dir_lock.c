@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,21 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "storage/store.h"
-
-static int lock_fail(char *errbuf, size_t errcap, int status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int lock_fail(char *errbuf, size_t errcap, int status, const char *fmt, ...)
-{
-    if (errbuf && errcap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errbuf, errcap, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
+#include "storage/backend.h"
 
 /* The pid the lock file names, or 0 when it names none (empty, being rewritten, garbage). */
 static long lock_holder(int fd)
@@ -68,19 +53,20 @@ int store_dir_lock(const char *dir, int *fd_out, char *errbuf, size_t errcap)
     *fd_out = -1;
     int n = snprintf(path, sizeof path, "%s/%s", dir, STORE_DIR_LOCK_NAME);
     if (n < 0 || (size_t)n >= sizeof path)
-        return lock_fail(errbuf, errcap, STORE_EINVAL, "storage: data_dir path too long");
+        return store_open_error(errbuf, errcap, STORE_EINVAL, "storage: data_dir path too long");
     int fd;
     do
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
     while (fd < 0 && errno == EINTR);
     if (fd < 0)
-        return lock_fail(errbuf, errcap, STORE_EIO, "storage: cannot open the lock file %s: %s",
-                         path, strerror_r(errno, eb, sizeof eb));
+        return store_open_error(errbuf, errcap, STORE_EIO,
+                                "storage: cannot open the lock file %s: %s", path,
+                                strerror_r(errno, eb, sizeof eb));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return lock_fail(errbuf, errcap, STORE_EIO, "storage: the lock file %s is not a file",
-                         path);
+        return store_open_error(errbuf, errcap, STORE_EIO,
+                                "storage: the lock file %s is not a file", path);
     }
     int rc;
     do
@@ -91,23 +77,25 @@ int store_dir_lock(const char *dir, int *fd_out, char *errbuf, size_t errcap)
         long holder = e == EWOULDBLOCK ? lock_holder(fd) : 0;
         close(fd);
         if (e != EWOULDBLOCK)
-            return lock_fail(errbuf, errcap, STORE_EIO, "storage: cannot lock %s: %s", path,
-                             strerror_r(e, eb, sizeof eb));
+            return store_open_error(errbuf, errcap, STORE_EIO, "storage: cannot lock %s: %s", path,
+                                    strerror_r(e, eb, sizeof eb));
         if (holder > 0)
-            return lock_fail(errbuf, errcap, STORE_EBUSY,
-                             "storage.data_dir %s is in use by another svc-registry process "
-                             "(pid %ld holds %s); one process per data directory",
-                             dir, holder, path);
-        return lock_fail(errbuf, errcap, STORE_EBUSY,
-                         "storage.data_dir %s is in use by another process (it holds %s; its "
-                         "pid is not recorded yet); one process per data directory",
-                         dir, path);
+            return store_open_error(errbuf, errcap, STORE_EBUSY,
+                                    "storage.data_dir %s is in use by another svc-registry process "
+                                    "(pid %ld holds %s); one process per data directory",
+                                    dir, holder, path);
+        return store_open_error(
+            errbuf, errcap, STORE_EBUSY,
+            "storage.data_dir %s is in use by another process (it holds %s; its "
+            "pid is not recorded yet); one process per data directory",
+            dir, path);
     }
     int e = lock_write_pid(fd);
     if (e != 0) {
         close(fd); /* releases the lock */
-        return lock_fail(errbuf, errcap, STORE_EIO, "storage: cannot write the lock file %s: %s",
-                         path, strerror_r(e, eb, sizeof eb));
+        return store_open_error(errbuf, errcap, STORE_EIO,
+                                "storage: cannot write the lock file %s: %s", path,
+                                strerror_r(e, eb, sizeof eb));
     }
     *fd_out = fd;
     return STORE_OK;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void store_fault_set(store_fault_cell *cell, store_fault f, int count)
@@ -44,8 +45,32 @@ void store_fault_describe(store_fault f, char *out, size_t cap)
     case STORE_FAULT_ENOSPC:
         snprintf(out, cap, "injected fault (enospc): %s", strerror(ENOSPC));
         break;
+    case STORE_FAULT_READ:
+        snprintf(out, cap, "injected fault (read): %s", strerror(EIO));
+        break;
     default:
         out[0] = '\0';
         break;
     }
+}
+
+/* See store.h. */
+int store_fault_parse(const char *spec, store_fault *f, int *count)
+{
+    static const struct {
+        const char *name;
+        store_fault f;
+    } kinds[] = {{"write", STORE_FAULT_WRITE},
+                 {"sync", STORE_FAULT_SYNC},
+                 {"enospc", STORE_FAULT_ENOSPC},
+                 {"read", STORE_FAULT_READ}};
+    for (size_t i = 0; spec && i < sizeof kinds / sizeof kinds[0]; i++) {
+        size_t n = strlen(kinds[i].name);
+        if (strncmp(spec, kinds[i].name, n) != 0 || (spec[n] != '\0' && spec[n] != ':'))
+            continue;
+        *f = kinds[i].f;
+        *count = spec[n] == ':' ? atoi(spec + n + 1) : 1;
+        return 0;
+    }
+    return -1;
 }

@@ -1,5 +1,5 @@
-/* fault.h - the armed-fault cell every backend keeps for fault-injection tests: which fault,
- * for how many more write transactions (packed in one atomic word). */
+/* fault.h - the armed-fault cell the storage front keeps for fault-injection tests: which fault,
+ * for how many more transactions or reads (packed in one atomic word). */
 #ifndef SVCR_STORAGE_FAULT_H
 #define SVCR_STORAGE_FAULT_H
 

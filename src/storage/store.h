@@ -1,5 +1,13 @@
-/* store.h - the storage vtable: every backend (LMDB, memory, later SQLite/PostgreSQL) implements
- * exactly this. Storage holds bytes under keys; what the bytes mean belongs to the layers above.
+/* store.h - the storage seam: one front (store.c) over interchangeable backends (LMDB, memory,
+ * later SQLite/PostgreSQL). Storage holds bytes under keys; what the bytes mean belongs to the
+ * layers above.
+ *
+ * The seam's contract. store_open() picks a backend by kind and returns a `store` whose ops are
+ * always the front's: the front enforces every rule of this header once (one write txn at a
+ * time, version and audit-seq order, poisoning of a failed txn, the reserved "head" meta key,
+ * fault injection, last_write_error) and hands the backend a finished batch to apply
+ * atomically, plus raw reads (src/storage/backend.h). A backend is done when the contract
+ * suite (tests/unit/test_store.c) passes on it.
  *
  * Concurrency contract: at most one write transaction exists at a time, opened and committed by
  * the pipeline's committer thread (single writer). Reads may run on any number of threads at
@@ -23,6 +31,10 @@ typedef enum store_status {
     STORE_EBUSY = -6,  /* open: another process holds the data directory (one writer each) */
 } store_status;
 
+/* What a read callback returns to end an iteration early (not a status; never STORE_NOTFOUND's
+ * number, so "stopped" and "absent" cannot be confused). */
+#define STORE_STOP 2
+
 /* HEAD as stored: version 0 means the empty (genesis) store. */
 typedef struct store_head {
     uint64_t version;
@@ -36,13 +48,20 @@ typedef enum store_fault {
     STORE_FAULT_WRITE,  /* the next write transaction fails while writing its records */
     STORE_FAULT_SYNC,   /* the next commit fails at its durable sync (fsync) */
     STORE_FAULT_ENOSPC, /* the next commit fails as if the disk were full */
+    STORE_FAULT_READ,   /* the next read call (get_*, iter_*, last_audit_seq) fails with EIO */
 } store_fault;
+
+/* The backends store_open knows. */
+typedef enum store_kind {
+    STORE_KIND_LMDB = 0, /* persistent, the default */
+    STORE_KIND_MEMORY,   /* amnesia: creates no file anywhere */
+} store_kind;
 
 typedef struct store store;
 typedef struct store_txn store_txn;
 
-/* Read callbacks: return 0 to go on, non-zero to stop an iteration (that value is then returned
- * by the iterating call). */
+/* Read callbacks: return 0 to go on, STORE_STOP (or an error status) to stop an iteration; that
+ * value is then returned by the iterating call. */
 typedef int (*store_bytes_cb)(void *ctx, const void *data, size_t len);
 typedef int (*store_seq_cb)(void *ctx, uint64_t key, const void *data, size_t len);
 typedef int (*store_named_cb)(void *ctx, const char *key, const void *data, size_t len);
@@ -103,7 +122,8 @@ typedef struct store_ops {
 
     /* --- lifecycle --- */
     /* Arms a fault for the next `count` write transactions (count < 0: every one until re-armed;
-     * STORE_FAULT_NONE disarms). Tests only; see DECISIONS.md. Thread-safe. */
+     * STORE_FAULT_NONE disarms every fault). STORE_FAULT_READ arms the next `count` read calls
+     * instead, beside any armed write fault. Tests only; see DECISIONS.md. Thread-safe. */
     void (*fault_arm)(store *s, store_fault f, int count);
     /* Drops the store's mapped pages from this process's resident set (they stay in the
      * kernel's page cache and fault back in on the next read). Called after a full scan such as
@@ -113,7 +133,7 @@ typedef struct store_ops {
     void (*close)(store *s);
 } store_ops;
 
-/* Every backend's instance begins with this header, so `s->ops->fn(s, ...)` works on any. */
+/* What store_open returns: `s->ops` is the front's table whatever the backend. */
 struct store {
     const store_ops *ops;
 };
@@ -124,17 +144,27 @@ typedef struct store_open_opts {
     int fsync;            /* 1: every commit is durable before it returns */
     int read_only;        /* open without the ability to write (verify-store) */
     uint64_t map_size;    /* LMDB initial map size in bytes; 0 = default; grows when full */
+    const char *dsn;      /* SQL backends' connection string; unused by LMDB and memory */
 } store_open_opts;
 
-/* Opens the LMDB backend. Returns STORE_OK and *out, or an error status with `errbuf` (may be
- * NULL) describing it; never leaves a half-open store. A read-write open first takes the
+/* Opens a store of `kind` (the one place that picks a backend). Returns STORE_OK and *out, or
+ * an error status with `errbuf` (may be NULL) describing it; never leaves a half-open store.
+ * An unknown kind is STORE_EINVAL.
+ * LMDB: data_dir is required (created 0700 if missing). A read-write open first takes the
  * data directory's exclusive lock and holds it until close: STORE_EBUSY (errbuf names the
  * directory and the holder's pid) when another process - or another open in this process -
- * holds it. A read-only open takes no lock and may run beside the writer. */
+ * holds it. A read-only open takes no lock, creates nothing and may run beside the writer.
+ * Memory: `o` may be NULL; only read_only is used; creates no file anywhere. */
+int store_open(store_kind kind, const store_open_opts *o, store **out, char *errbuf, size_t errcap);
+/* store_open(STORE_KIND_LMDB, ...). */
 int store_lmdb_open(const store_open_opts *o, store **out, char *errbuf, size_t errcap);
-/* Opens the memory backend (amnesia): creates no file anywhere. */
+/* store_open(STORE_KIND_MEMORY, ...). */
 int store_memory_open(const store_open_opts *o, store **out, char *errbuf, size_t errcap);
-/* Human text for a status. */
+/* Human text for a status. Never NULL: an unknown status gets a generic text. */
 const char *store_status_str(int status);
+/* Parses a fault spec "KIND[:COUNT]" (KIND write|sync|enospc|read; COUNT default 1, < 0 =
+ * forever) as SVCR_FAULT_INJECT carries it. Returns 0 with *f and *count set, or -1 (nothing
+ * set) for any other text. */
+int store_fault_parse(const char *spec, store_fault *f, int *count);
 
 #endif

@@ -403,9 +403,47 @@ static void test_a_write_answered_timeout_is_logged_as_timeout(void **state)
     free(tok);
 }
 
+/* A read the disk fails (EIO) gets a typed 503, nothing is cached or half-served, and the next
+ * read of the same thing is whole: the process keeps serving. */
+static void test_a_failed_read_is_a_typed_503_and_the_next_read_is_whole(void **state)
+{
+    srv *s = *state;
+    srv_start(s, NULL);
+    char id[27], b3[68], path[96];
+    srv_cycle(s, "read-fault", id, b3);
+    http_resp good;
+    assert_int_equal(http_get(s, "/registry/1", &good), 0);
+    assert_int_equal(good.status, 200);
+    assert_int_equal(srv_stop(s), 0);
+
+    const char *env[] = {"SVCR_FAULT_INJECT=read:1", NULL};
+    srv_start_env(s, NULL, env, NULL);
+    http_resp r;
+    assert_int_equal(http_get(s, "/registry/1", &r), 0);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(http_err_code(&r), "NotReady");
+    char cc[128] = "";
+    http_header(&r, "Cache-Control", cc, sizeof cc);
+    assert_null(strstr(cc, "immutable"));
+    http_resp_free(&r);
+    assert_int_equal(http_get(s, "/registry/1", &r), 0); /* the fault is spent */
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body.len, good.body.len);
+    assert_memory_equal(r.body.data, good.body.data, good.body.len);
+    http_resp_free(&r);
+    snprintf(path, sizeof path, "/registry/proposals/%s", id);
+    assert_int_equal(http_get(s, path, &r), 0);
+    assert_int_equal(r.status, 200);
+    http_resp_free(&r);
+    http_resp_free(&good);
+    (void)b3;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_a_failed_read_is_a_typed_503_and_the_next_read_is_whole, srv_setup, srv_teardown),
         cmocka_unit_test_setup_teardown(test_writes_failed_by_a_full_disk_are_logged_as_answered,
                                         srv_setup, srv_teardown),
         cmocka_unit_test_setup_teardown(

@@ -54,8 +54,7 @@ static void test_b3_official_vectors_all_modes_and_xof(void **state)
     json_t *cases = json_object_get(root, "cases");
     size_t i, checked = 0;
     json_t *c;
-    json_array_foreach(cases, i, c)
-    {
+    json_array_foreach (cases, i, c) {
         size_t n = (size_t)json_integer_value(json_object_get(c, "input_len"));
         uint8_t *in = pattern_input(n);
         uint8_t out[XOF_LEN];

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "governance/approvals.h"
+#include "governance/artifact.h"
 #include "governance/audit.h"
 #include "governance/signer_set.h"
 #include "helpers/gov_fixture.h"
@@ -697,6 +698,211 @@ static void test_quorum_counts_one_key_once_under_two_ids(void **state)
     signer_set_release(set);
 }
 
+/* ---- records on disk and on the wire are pinned ----------------------------------------- */
+
+/* Expected bytes, written by this code before approvals learned their algorithm (issue 10,
+ * item 2): the records must stay byte-identical whatever the representation in memory. */
+static const char PINNED_ARTIFACT[] =
+    "{\"approvals\":[{\"algo\":\"ed25519\",\"sig\":\"KRZz1tT/ZYhi6oA/ZCFAS0yVdGiDfvnfrJf9"
+    "ywJyewWDhkQQJSihKCgUJqjGnHGPA8wbMNvfrpQ/LDMes8pNBw==\",\"signed_at\":\"2026-11-25T12"
+    ":00:01.5Z\",\"signer_id\":\"org:alpha#key1\"},{\"algo\":\"ed25519\",\"sig\":\"hP70fF"
+    "bPVLDU19riByfR+wBQOVpnKcehi3e4eqVDMLHQJRm8p4Vj9u5EFYJDpilIKV+OMKwUAvlovypy2+zICA==\""
+    ",\"signed_at\":\"2026-11-25T12:00:00.5Z\",\"signer_id\":\"org:beta#key1\"}],\"commit"
+    "ted_at\":\"2025-11-25T12:00:01.456Z\",\"payload\":{\"items\":[{\"id\":\"governance\""
+    ",\"kind\":\"signer_set\",\"quorum\":{\"m\":2},\"signers\":[{\"algo\":\"ed25519\",\"p"
+    "ublic_key\":\"0EqyMnQrtKs6E2i9RhXk5tAiSrcaAWuvhSCjMsl3hzc=\",\"signer_id\":\"org:bet"
+    "a#key1\"},{\"algo\":\"ed25519\",\"public_key\":\"oJql9HpnWYAv+VX43C0qFKXJnSO+l/hkEn/"
+    "5ODRVpPA=\",\"signer_id\":\"org:alpha#key1\"}]},{\"id\":\"eu-west\",\"kind\":\"regio"
+    "n\"},{\"endpoint\":\"https://s0.local\",\"id\":\"svc:0-v1\",\"kind\":\"service\",\"m"
+    "eta\":{\"n\":0},\"region\":\"eu-west\"}],\"prev_hash\":\"b3:000000000000000000000000"
+    "0000000000000000000000000000000000000000\",\"version\":1},\"payload_b3\":\"b3:2e3bd0"
+    "4cd877f9ddc107de33ef08070b8b69d54832e0ed75f24e3c093edc3325\",\"prev_hash\":\"b3:0000"
+    "000000000000000000000000000000000000000000000000000000000000\",\"proposal_id\":\"p_2"
+    "e3bd04cd877f9ddc107de33\",\"schema_version\":\"1.0.0\",\"version\":1}";
+static const char PINNED_RECORD[] =
+    "{\"accepted_at_ms\":1764072000123,\"approvals\":[{\"algo\":\"ed25519\",\"sig\":\"hP7"
+    "0fFbPVLDU19riByfR+wBQOVpnKcehi3e4eqVDMLHQJRm8p4Vj9u5EFYJDpilIKV+OMKwUAvlovypy2+zICA="
+    "=\",\"signed_at\":\"2026-11-25T12:00:00.5Z\",\"signer_id\":\"org:beta#key1\"},{\"alg"
+    "o\":\"ed25519\",\"sig\":\"KRZz1tT/ZYhi6oA/ZCFAS0yVdGiDfvnfrJf9ywJyewWDhkQQJSihKCgUJq"
+    "jGnHGPA8wbMNvfrpQ/LDMes8pNBw==\",\"signed_at\":\"2026-11-25T12:00:01.5Z\",\"signer_i"
+    "d\":\"org:alpha#key1\"}],\"expires_at_ms\":1764331200123,\"id\":\"p_2e3bd04cd877f9dd"
+    "c107de33\",\"payload\":{\"items\":[{\"id\":\"governance\",\"kind\":\"signer_set\",\""
+    "quorum\":{\"m\":2},\"signers\":[{\"algo\":\"ed25519\",\"public_key\":\"0EqyMnQrtKs6E"
+    "2i9RhXk5tAiSrcaAWuvhSCjMsl3hzc=\",\"signer_id\":\"org:beta#key1\"},{\"algo\":\"ed255"
+    "19\",\"public_key\":\"oJql9HpnWYAv+VX43C0qFKXJnSO+l/hkEn/5ODRVpPA=\",\"signer_id\":"
+    "\"org:alpha#key1\"}]},{\"id\":\"eu-west\",\"kind\":\"region\"},{\"endpoint\":\"https"
+    "://s0.local\",\"id\":\"svc:0-v1\",\"kind\":\"service\",\"meta\":{\"n\":0},\"region\""
+    ":\"eu-west\"}],\"prev_hash\":\"b3:00000000000000000000000000000000000000000000000000"
+    "00000000000000\",\"version\":1},\"payload_b3\":\"b3:2e3bd04cd877f9ddc107de33ef08070b"
+    "8b69d54832e0ed75f24e3c093edc3325\",\"payload_version\":1,\"quorum\":{\"m\":2,\"n\":2"
+    "},\"status\":\"pending\"}";
+
+/* Two signers from fixed seeds, a payload for version 1, two approvals with fixed signed_at:
+ * every input is fixed and Ed25519 is deterministic, so the bytes are too. */
+static proposal *pinned_proposal(void)
+{
+    fx_keys k;
+    memset(&k, 0, sizeof k);
+    k.n = 2;
+    k.m = 2;
+    for (size_t i = 0; i < 2; i++) {
+        uint8_t seed[ED25519_SEED_LEN];
+        memset(seed, (int)(0x11 * (i + 1)), sizeof seed);
+        ed25519_keypair_from_seed(seed, k.s[i].pk, k.s[i].sk);
+        snprintf(k.s[i].id, sizeof k.s[i].id, "org:%s#key1", i ? "alpha" : "beta");
+    }
+    char *payload = fx_payload_json(1, B3_ZERO_TAG, &k, 1, NULL, NULL);
+    json_t *j = json_loads(payload, JSON_DECODE_INT_AS_REAL, NULL);
+    free(payload);
+    assert_non_null(j);
+    descriptor_set *ds = NULL;
+    assert_int_equal(descriptor_set_decode(j, "payload", &ds, NULL), SVCR_OK);
+    json_decref(j);
+    proposal *p = proposal_new(ds, ds->signers, 1764072000123);
+    assert_non_null(p);
+    for (size_t i = 0; i < 2; i++) {
+        char sig[APPROVAL_SIG_B64_LEN + 1], body[512];
+        assert_int_equal(approval_sign_ed25519(ds->b3, k.s[i].sk, sig), 0);
+        snprintf(body, sizeof body,
+                 "{\"signer_id\":\"%s\",\"algo\":\"ed25519\",\"sig\":\"%s\","
+                 "\"signed_at\":\"2026-11-25T12:00:0%zu.5Z\"}",
+                 k.s[i].id, sig, i);
+        json_t *a = json_loads(body, 0, NULL);
+        gov_approval g;
+        assert_int_equal(gov_approval_decode(a, "", &g, NULL), SVCR_OK);
+        json_decref(a);
+        assert_int_equal(proposal_add_approval(p, &g), 0);
+    }
+    return p;
+}
+
+static void expect_bytes(const buf *got, const char *want)
+{
+    assert_int_equal(got->len, strlen(want));
+    assert_memory_equal(got->data, want, got->len);
+}
+
+/* The artifact and the proposal record of fixed inputs are fixed bytes, and parsing the
+ * artifact back and writing its approvals again gives the same approvals. */
+static void test_artifact_and_record_bytes_are_pinned(void **state)
+{
+    (void)state;
+    proposal *p = pinned_proposal();
+    buf art = {0}, rec = {0};
+    uint8_t ab3[B3_LEN];
+    assert_int_equal(artifact_build(p, 1, 1764072001456, &art, ab3), 0);
+    assert_int_equal(proposal_encode(p, &rec), 0);
+    if (getenv("SVCR_PRINT_PINNED")) /* how the expected bytes were made */
+        printf("# artifact: %.*s\n# record: %.*s\n", (int)art.len, art.data, (int)rec.len,
+               rec.data);
+    expect_bytes(&art, PINNED_ARTIFACT);
+    expect_bytes(&rec, PINNED_RECORD);
+    artifact *a = NULL;
+    assert_int_equal(artifact_parse(art.data, art.len, &a, NULL), SVCR_OK);
+    assert_int_equal(a->n_approvals, 2);
+    for (size_t i = 0; i < a->n_approvals; i++) {
+        json_t *o = gov_approval_to_json(&a->approvals[i]);
+        buf again = {0};
+        assert_int_equal(jcs_write(&again, o, NULL), 0);
+        json_decref(o);
+        assert_non_null(memmem(art.data, art.len, again.data, again.len));
+        buf_free(&again);
+    }
+    artifact_free(a);
+    buf_free(&art);
+    buf_free(&rec);
+    proposal_free(p);
+}
+
+/* v1 still refuses what the PQ phase will add: a signer whose algo has no row in the table
+ * (ml-dsa-65 has none yet) and a k_pq other than 0. */
+static void test_signer_set_refuses_algos_without_a_row_and_k_pq(void **state)
+{
+    world *w = *state;
+    char *sj = fx_signer_set_json(&w->k);
+    const char *variants[][2] = {
+        {"\"algo\":\"ml-dsa-65\"", "algo_unsupported"},
+        {"\"algo\":\"falcon-512\"", "algo_unsupported"},
+        {"\"algo\":\"ED25519\"", "algo_unsupported"},
+    };
+    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
+        char *t = strdup(sj);
+        char *at = strstr(t, "\"algo\":\"ed25519\"");
+        assert_non_null(at);
+        char *patched = malloc(strlen(t) + 32);
+        snprintf(patched, strlen(t) + 32, "%.*s%s%s", (int)(at - t), t, variants[i][0],
+                 at + strlen("\"algo\":\"ed25519\""));
+        json_t *j = json_loads(patched, JSON_DECODE_INT_AS_REAL, NULL);
+        signer_set *set = NULL;
+        svcr_err e;
+        assert_int_equal(signer_set_from_json(j, "roots", &set, &e), SVCR_E_MALFORMED);
+        assert_string_equal(e.reason, variants[i][1]);
+        assert_string_equal(e.path, "roots.signers[0].algo");
+        json_decref(j);
+        free(patched);
+        free(t);
+    }
+    json_t *j = json_loads(sj, JSON_DECODE_INT_AS_REAL, NULL);
+    json_object_set_new(j, "k_pq", json_real(1));
+    signer_set *set = NULL;
+    svcr_err e;
+    assert_int_equal(signer_set_from_json(j, "roots", &set, &e), SVCR_E_MALFORMED);
+    assert_string_equal(e.path, "roots.k_pq");
+    json_object_set_new(j, "k_pq", json_real(0));
+    assert_int_equal(signer_set_from_json(j, "roots", &set, &e), SVCR_OK);
+    assert_int_equal(set->k_pq, 0);
+    signer_set_release(set);
+    json_decref(j);
+    free(sj);
+}
+
+/* A post-quantum row, for the k_pq count only: the table has none yet (SPEC §19). */
+static const sig_algo fake_pq = {.name = "test-pq", .display = "test-pq", .pk_rule = "", .pq = 1};
+
+/* The quorum reads k_pq: among the distinct approvers it counts those whose algo row is
+ * post-quantum and needs at least k_pq of them (0 in v1: nothing changes). */
+static void test_quorum_counts_post_quantum_approvers_for_k_pq(void **state)
+{
+    world *w = *state;
+    char *sj = fx_signer_set_json(&w->k);
+    json_t *j = json_loads(sj, 0, NULL);
+    signer_set *set = NULL;
+    assert_int_equal(signer_set_from_json(j, "roots", &set, NULL), SVCR_OK);
+    json_decref(j);
+    free(sj);
+    gov_approval list[3];
+    memset(list, 0, sizeof list);
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(list[i].signer_id, sizeof list[i].signer_id, "%s", w->k.s[i].id);
+        snprintf(list[i].algo, sizeof list[i].algo, "ed25519");
+    }
+    size_t pq = 9;
+    assert_int_equal(gov_quorum_tally(list, 3, set, &pq), 3);
+    assert_int_equal(pq, 0);
+    assert_int_equal(gov_quorum_check(list, 2, set, NULL), SVCR_OK); /* m = 2, k_pq = 0 */
+    set->k_pq = 1; /* patched after parsing, as the PQ phase will allow */
+    svcr_err e;
+    assert_int_equal(gov_quorum_check(list, 3, set, &e), SVCR_E_QUORUM_FAILED);
+    assert_non_null(strstr(e.message, "k_pq"));
+    /* signer 2 becomes a PQ signer: its approval (same algo name) counts toward k_pq */
+    signer *s2 = (signer *)signer_set_find(set, w->k.s[2].id);
+    s2->algo = &fake_pq;
+    snprintf(list[2].algo, sizeof list[2].algo, "test-pq");
+    assert_int_equal(gov_quorum_tally(list, 3, set, &pq), 3);
+    assert_int_equal(pq, 1);
+    assert_int_equal(gov_quorum_check(list, 3, set, NULL), SVCR_OK);
+    assert_int_equal(gov_quorum_check(list, 2, set, NULL), SVCR_E_QUORUM_FAILED); /* no PQ */
+    /* twice the same PQ approver is one */
+    gov_approval twice[3] = {list[2], list[2], list[0]};
+    assert_int_equal(gov_quorum_tally(twice, 3, set, &pq), 2);
+    assert_int_equal(pq, 1);
+    /* an approval naming another algo than its signer's counts for nothing */
+    snprintf(list[2].algo, sizeof list[2].algo, "ed25519");
+    assert_int_equal(gov_quorum_tally(list, 3, set, &pq), 2);
+    assert_int_equal(pq, 0);
+    signer_set_release(set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -728,6 +934,11 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_proposal_ttl_secs_is_bounded_so_expires_at_is_a_time,
                                         setup, teardown),
+        cmocka_unit_test(test_artifact_and_record_bytes_are_pinned),
+        cmocka_unit_test_setup_teardown(test_signer_set_refuses_algos_without_a_row_and_k_pq, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_quorum_counts_post_quantum_approvers_for_k_pq, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_quorum_counts_one_key_once_under_two_ids, setup,
                                         teardown),
     };

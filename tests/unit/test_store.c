@@ -1,4 +1,5 @@
-/* test_store.c - unit tests for the storage backends (LMDB and memory) through store.h. */
+/* test_store.c - the store contract suite, run over every backend of the `backends` table through
+ * store.h (a new backend is done when this suite passes on it), plus backend-specific tests. */
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
@@ -26,15 +27,21 @@
 
 /* --- fixture: one backend, one fresh temp dir, one open store ----------------------------- */
 
-typedef int (*store_open_fn)(const store_open_opts *o, store **out, char *errbuf, size_t errcap);
-
 typedef struct backend {
-    const char *name;
-    store_open_fn open;
+    const char *name; /* store_ops.name of its stores */
+    store_kind kind;  /* what store_open is asked for */
 } backend;
 
-static backend lmdb_backend = {"lmdb", store_lmdb_open};
-static backend memory_backend = {"memory", store_memory_open};
+/* Every backend the contract suite runs over: one row per backend. */
+static const backend backends[] = {
+    {"lmdb", STORE_KIND_LMDB},
+    {"memory", STORE_KIND_MEMORY},
+};
+static const backend *lmdb_backend = &backends[0];
+static const backend *memory_backend = &backends[1];
+
+/* The backend the contract group now running is about (its tests carry no state of their own). */
+static const backend *contract_backend;
 
 typedef struct fixture {
     const backend *be;
@@ -81,7 +88,7 @@ static void fx_reopen(fixture *fx, const store_open_opts *o)
     if (fx->s)
         fx->s->ops->close(fx->s);
     fx->s = NULL;
-    int st = fx->be->open(o, &fx->s, err, sizeof err);
+    int st = store_open(fx->be->kind, o, &fx->s, err, sizeof err);
     if (st != STORE_OK)
         fail_msg("%s reopen: %s (%s)", fx->be->name, store_status_str(st), err);
 }
@@ -93,7 +100,7 @@ static int fx_setup(void **state)
     const char *tmp = getenv("TMPDIR");
     if (!fx)
         return -1;
-    fx->be = *state;
+    fx->be = *state ? *state : contract_backend;
     snprintf(fx->root, sizeof fx->root, "%s/svcr-store-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(fx->root)) {
         free(fx);
@@ -101,7 +108,7 @@ static int fx_setup(void **state)
     }
     snprintf(fx->data_dir, sizeof fx->data_dir, "%s/data", fx->root);
     store_open_opts o = fx_opts(fx);
-    if (fx->be->open(&o, &fx->s, err, sizeof err) != STORE_OK) {
+    if (store_open(fx->be->kind, &o, &fx->s, err, sizeof err) != STORE_OK) {
         print_error("%s open: %s\n", fx->be->name, err);
         rm_rf(fx->root);
         free(fx);
@@ -1206,36 +1213,171 @@ static void test_store_status_str_names_every_status(void **state)
     assert_non_null(store_status_str(12345));
 }
 
-/* One table entry per backend, named "<backend>: <test>". */
+/* Commits one proposal record "r" under `id`. */
+static void commit_proposal(store *s, const char *id)
+{
+    store_txn *t;
+    assert_int_equal(s->ops->txn_begin(s, &t), STORE_OK);
+    assert_int_equal(s->ops->txn_put_proposal(t, id, "r", 1), STORE_OK);
+    assert_int_equal(s->ops->txn_commit(t), STORE_OK);
+}
+
+static int stop_cb(void *ctx, const void *data, size_t len)
+{
+    (void)data, (void)len;
+    (*(int *)ctx)++;
+    return STORE_STOP;
+}
+
+static int stop_seq_cb(void *ctx, uint64_t key, const void *data, size_t len)
+{
+    (void)key;
+    return stop_cb(ctx, data, len);
+}
+
+static int stop_named_cb(void *ctx, const char *key, const void *data, size_t len)
+{
+    (void)key;
+    return stop_cb(ctx, data, len);
+}
+
+static void test_store_stop_value_ends_reads_and_is_not_notfound(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    int calls = 0;
+    assert_int_not_equal(STORE_STOP, STORE_NOTFOUND);
+    assert_int_not_equal(STORE_STOP, STORE_OK);
+    commit_versions(s, 1, 3, 3, 8);
+    commit_proposal(s, "p1");
+    commit_proposal(s, "p2");
+    assert_int_equal(s->ops->iter_versions(s, 0, stop_seq_cb, &calls), STORE_STOP);
+    assert_int_equal(s->ops->iter_audit(s, 2, stop_seq_cb, &calls), STORE_STOP);
+    assert_int_equal(s->ops->iter_proposals(s, stop_named_cb, &calls), STORE_STOP);
+    assert_int_equal(s->ops->get_version(s, 2, stop_cb, &calls), STORE_STOP);
+    assert_int_equal(calls, 4); /* the iterations stopped at their first record */
+    assert_int_equal(s->ops->get_version(s, 9, stop_cb, &calls), STORE_NOTFOUND);
+    assert_int_equal(calls, 4);
+}
+
+/* A read fault fails that many read calls with EIO, changes nothing and leaves the store
+ * serving; it is armed beside a write fault, and STORE_FAULT_NONE disarms both. */
+static void test_store_read_fault_fails_that_many_reads_and_changes_nothing(void **state)
+{
+    store *s = ((fixture *)*state)->s;
+    store_head h;
+    uint8_t b3[32];
+    uint64_t seq;
+    got g = {0};
+    commit_versions(s, 1, 2, 2, ART_LEN);
+    commit_proposal(s, "p1");
+    s->ops->fault_arm(s, STORE_FAULT_READ, 6);
+    assert_int_equal(s->ops->get_version(s, 1, never_cb, NULL), STORE_EIO);
+    assert_int_equal(s->ops->get_artifact_hash(s, 1, b3), STORE_EIO);
+    assert_int_equal(s->ops->get_proposal(s, "p1", never_cb, NULL), STORE_EIO);
+    assert_int_equal(s->ops->get_head(s, &h), STORE_EIO);
+    assert_int_equal(s->ops->iter_versions(s, 0, keys_cb, &(keys){0}), STORE_EIO);
+    assert_int_equal(s->ops->last_audit_seq(s, &seq), STORE_EIO);
+    assert_head_version(s, 2); /* the sixth was the last */
+    assert_version_is(s, 2, ART_LEN);
+    assert_int_equal(try_commit(s, 3), STORE_OK); /* writes never consumed it */
+    s->ops->fault_arm(s, STORE_FAULT_READ, -1);
+    s->ops->fault_arm(s, STORE_FAULT_SYNC, 1);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(s->ops->get_meta(s, "m1", never_cb, NULL), STORE_EIO);
+    assert_int_equal(try_commit(s, 4), STORE_EIO);
+    s->ops->fault_arm(s, STORE_FAULT_NONE, 0);
+    assert_int_equal(s->ops->get_proposal(s, "p1", got_cb, &g), STORE_OK);
+    got_free(&g);
+    assert_head_version(s, 3);
+    assert_int_equal(try_commit(s, 4), STORE_OK);
+}
+
+/* The DSN is for SQL backends: these two accept and ignore it. */
+static void test_store_open_accepts_a_dsn_it_does_not_use(void **state)
+{
+    fixture *fx = *state;
+    commit_versions(fx->s, 1, 1, 1, ART_LEN);
+    store_open_opts o = fx_opts(fx);
+    o.dsn = "postgresql://nobody@127.0.0.1:1/none";
+    fx_reopen(fx, &o);
+    if (fx->be->kind == STORE_KIND_LMDB)
+        assert_head_version(fx->s, 1);
+    else
+        assert_head_version(fx->s, 0); /* amnesia */
+}
+
+static void test_store_open_of_an_unknown_kind_is_einval(void **state)
+{
+    (void)state;
+    store *s = (store *)&s;
+    char err[128];
+    assert_int_equal(store_open((store_kind)99, NULL, &s, err, sizeof err), STORE_EINVAL);
+    assert_null(s);
+    assert_non_null(strstr(err, "unknown backend"));
+}
+
+static void test_store_fault_parse_reads_every_kind(void **state)
+{
+    (void)state;
+    store_fault f = STORE_FAULT_NONE;
+    int count = 0;
+    assert_int_equal(store_fault_parse("write", &f, &count), 0);
+    assert_int_equal(f, STORE_FAULT_WRITE);
+    assert_int_equal(count, 1);
+    assert_int_equal(store_fault_parse("sync:3", &f, &count), 0);
+    assert_int_equal(f, STORE_FAULT_SYNC);
+    assert_int_equal(count, 3);
+    assert_int_equal(store_fault_parse("enospc:-1", &f, &count), 0);
+    assert_int_equal(f, STORE_FAULT_ENOSPC);
+    assert_int_equal(count, -1);
+    assert_int_equal(store_fault_parse("read:2", &f, &count), 0);
+    assert_int_equal(f, STORE_FAULT_READ);
+    assert_int_equal(count, 2);
+    assert_int_equal(store_fault_parse("reader", &f, &count), -1);
+    assert_int_equal(store_fault_parse("", &f, &count), -1);
+    assert_int_equal(store_fault_parse(NULL, &f, &count), -1);
+    assert_int_equal(f, STORE_FAULT_READ); /* a refused spec sets nothing */
+}
+
+/* The contract: every test here runs once per row of `backends`. */
+#define CONTRACT(f)                                                                                \
+    {                                                                                              \
+#f, f, fx_setup, fx_teardown, NULL                                                         \
+    }
+/* Backend-specific tests carry their backend. */
 /* clang-format off */
-#define LMDB(f) {"lmdb: " #f, f, fx_setup, fx_teardown, &lmdb_backend}
-#define MEMORY(f) {"memory: " #f, f, fx_setup, fx_teardown, &memory_backend}
-#define BOTH(f) LMDB(f), MEMORY(f)
+#define LMDB(f) {"lmdb: " #f, f, fx_setup, fx_teardown, (void *)lmdb_backend}
+#define MEMORY(f) {"memory: " #f, f, fx_setup, fx_teardown, (void *)memory_backend}
 /* clang-format on */
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        BOTH(test_store_empty_store_has_head_version_zero),
-        BOTH(test_store_commit_makes_batch_visible_atomically),
-        BOTH(test_store_abort_leaves_nothing_visible),
-        BOTH(test_store_second_write_txn_is_rejected),
-        BOTH(test_store_out_of_order_version_is_rejected),
-        BOTH(test_store_out_of_order_audit_seq_is_rejected),
-        BOTH(test_store_iteration_is_ordered_and_honours_from),
-        BOTH(test_store_iteration_stops_with_the_callbacks_value),
-        BOTH(test_store_proposals_iterate_in_id_order_and_replace),
-        BOTH(test_store_get_artifact_hash_returns_the_stored_hash),
-        BOTH(test_store_meta_set_replace_and_delete),
-        BOTH(test_store_invalid_arguments_are_rejected),
-        BOTH(test_store_write_fault_fails_commit_and_leaves_nothing_visible),
-        BOTH(test_store_sync_fault_fails_commit_and_leaves_nothing_visible),
-        BOTH(test_store_enospc_fault_fails_commit_and_leaves_nothing_visible),
-        BOTH(test_store_fault_count_fails_that_many_commits),
-        BOTH(test_store_fault_forever_fails_until_disarmed),
-        BOTH(test_store_read_callbacks_may_nest_reads),
-        BOTH(test_store_size_bytes_grows_with_data),
-        BOTH(test_store_reader_sees_consistent_snapshots_while_writer_commits),
+    const struct CMUnitTest contract[] = {
+        CONTRACT(test_store_empty_store_has_head_version_zero),
+        CONTRACT(test_store_commit_makes_batch_visible_atomically),
+        CONTRACT(test_store_abort_leaves_nothing_visible),
+        CONTRACT(test_store_second_write_txn_is_rejected),
+        CONTRACT(test_store_out_of_order_version_is_rejected),
+        CONTRACT(test_store_out_of_order_audit_seq_is_rejected),
+        CONTRACT(test_store_iteration_is_ordered_and_honours_from),
+        CONTRACT(test_store_iteration_stops_with_the_callbacks_value),
+        CONTRACT(test_store_stop_value_ends_reads_and_is_not_notfound),
+        CONTRACT(test_store_proposals_iterate_in_id_order_and_replace),
+        CONTRACT(test_store_get_artifact_hash_returns_the_stored_hash),
+        CONTRACT(test_store_meta_set_replace_and_delete),
+        CONTRACT(test_store_invalid_arguments_are_rejected),
+        CONTRACT(test_store_write_fault_fails_commit_and_leaves_nothing_visible),
+        CONTRACT(test_store_sync_fault_fails_commit_and_leaves_nothing_visible),
+        CONTRACT(test_store_enospc_fault_fails_commit_and_leaves_nothing_visible),
+        CONTRACT(test_store_fault_count_fails_that_many_commits),
+        CONTRACT(test_store_fault_forever_fails_until_disarmed),
+        CONTRACT(test_store_read_fault_fails_that_many_reads_and_changes_nothing),
+        CONTRACT(test_store_read_callbacks_may_nest_reads),
+        CONTRACT(test_store_size_bytes_grows_with_data),
+        CONTRACT(test_store_reader_sees_consistent_snapshots_while_writer_commits),
+        CONTRACT(test_store_open_accepts_a_dsn_it_does_not_use),
+    };
+    const struct CMUnitTest specific[] = {
         LMDB(test_lmdb_data_persists_across_close_and_reopen),
         LMDB(test_lmdb_creates_dir_0700_and_files_0600),
         LMDB(test_lmdb_open_refuses_a_data_dir_that_is_a_file),
@@ -1251,6 +1393,16 @@ int main(void)
         MEMORY(test_memory_store_creates_no_file),
         MEMORY(test_memory_read_only_open_refuses_writes),
         cmocka_unit_test(test_store_status_str_names_every_status),
+        cmocka_unit_test(test_store_open_of_an_unknown_kind_is_einval),
+        cmocka_unit_test(test_store_fault_parse_reads_every_kind),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = 0;
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+        char name[64];
+        contract_backend = &backends[i];
+        snprintf(name, sizeof name, "store contract: %s", backends[i].name);
+        failed += _cmocka_run_group_tests(name, contract, sizeof contract / sizeof contract[0],
+                                          NULL, NULL);
+    }
+    return failed + cmocka_run_group_tests_name("backend-specific", specific, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "crypto/b3.h"
 #include "crypto/codec.h"
+#include "crypto/ed25519.h" /* crypto_random, crypto_wipe */
 #include "governance/signer_set.h"
 #include "interop/jcs.h"
 #include "keyfile.h"
@@ -83,13 +84,13 @@ static void keygen_help(void)
            "Exit status: 0 written, 2 bad usage or the file cannot be created.\n");
 }
 
-/* Writes the key file for the fresh key pair (seed = first half of sk). */
-static int keygen_write(const char *path, const char *id, const char *org,
-                        const uint8_t pk[ED25519_PK_LEN], const uint8_t sk[ED25519_SK_LEN])
+/* Writes the key file of the key made from `seed` (algo->seed_len bytes). */
+static int keygen_write(const char *path, const char *id, const char *org, const sig_algo *algo,
+                        const uint8_t *pk, const uint8_t *seed)
 {
-    char seed64[64];
-    b64_encode(sk, ED25519_SEED_LEN, seed64, sizeof seed64, B64_STD);
-    json_t *k = keyfile_signer_entry(id, pk, org);
+    char seed64[4 * ((SIG_SEED_MAX + 2) / 3) + 1];
+    b64_encode(seed, algo->seed_len, seed64, sizeof seed64, B64_STD);
+    json_t *k = keyfile_signer_entry(id, algo, pk, org);
     int rc = -1;
     buf text = {0};
     if (k && json_object_set_new(k, "secret_key", json_string(seed64)) == 0 &&
@@ -134,13 +135,16 @@ int cmd_keygen(int argc, char **argv)
         return cli_usage_error("keygen", "--signer-id and --out are required (see --help)");
     if (!id_ok(id) || (org && !id_ok(org)))
         return cli_usage_error("keygen", "ids are 1..256 bytes without control characters");
-    uint8_t pk[ED25519_PK_LEN], sk[ED25519_SK_LEN];
-    ed25519_keypair(pk, sk);
-    int rc = keygen_write(out, id, org, pk, sk);
+    const sig_algo *algo = sig_algo_find("ed25519");
+    uint8_t seed[SIG_SEED_MAX], pk[SIG_PK_MAX], sk[SIG_SK_MAX];
+    crypto_random(seed, algo->seed_len);
+    algo->keypair_from_seed(seed, pk, sk);
     crypto_wipe(sk, sizeof sk);
+    int rc = keygen_write(out, id, org, algo, pk, seed);
+    crypto_wipe(seed, sizeof seed);
     if (rc != 0)
         return CLI_USAGE;
-    json_t *entry = keyfile_signer_entry(id, pk, org);
+    json_t *entry = keyfile_signer_entry(id, algo, pk, org);
     rc = entry ? cli_print_json(entry) : -1;
     json_decref(entry);
     if (!json)
@@ -178,7 +182,7 @@ static json_t *trust_roots_entry(const char *path)
     if (keyfile_load("trust-roots", path, &k) != 0)
         return NULL;
     keyfile_wipe(&k);
-    return keyfile_signer_entry(k.signer_id, k.pk, k.org);
+    return keyfile_signer_entry(k.signer_id, k.algo, k.pk, k.org);
 }
 
 /* Builds and checks the set item. New reference, or NULL after printing why. */

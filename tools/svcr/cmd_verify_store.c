@@ -100,7 +100,7 @@ int cmd_verify_store(int argc, char **argv)
     store *st = NULL;
     char err[512];
     store_open_opts so = {.data_dir = dir, .read_only = 1};
-    int rc = store_lmdb_open(&so, &st, err, sizeof err);
+    int rc = store_open(STORE_KIND_LMDB, &so, &st, err, sizeof err);
     if (rc != STORE_OK) {
         fprintf(stderr, "svcr %s: %s\n", VS_VERB, err[0] ? err : store_status_str(rc));
         return CLI_USAGE;

@@ -43,20 +43,24 @@ static int key_error(const char *verb, const char *path, const char *what)
 /* Fills out from the decoded fields. */
 static int key_from_fields(const char *verb, const char *path, const key_fields *f, cli_key *out)
 {
-    uint8_t seed[ED25519_SEED_LEN + 2], pk[ED25519_PK_LEN + 2];
+    uint8_t seed[SIG_SEED_MAX + 2], pk[SIG_PK_MAX + 2];
     size_t n = 0, pn = 0;
-    if (strcmp(f->algo, "ed25519") != 0)
+    const sig_algo *a = sig_algo_find(f->algo);
+    if (!a)
         return key_error(verb, path, "algo must be \"ed25519\"");
     if (b64_decode(f->secret_key, strlen(f->secret_key), seed, sizeof seed, &n, B64_STD) != 0 ||
-        n != ED25519_SEED_LEN) {
+        n != a->seed_len) {
         crypto_wipe(seed, sizeof seed);
-        return key_error(verb, path, "secret_key is not base64 of a 32-byte seed");
+        char what[96];
+        snprintf(what, sizeof what, "secret_key is not base64 of a %zu-byte seed", a->seed_len);
+        return key_error(verb, path, what);
     }
-    ed25519_keypair_from_seed(seed, out->pk, out->sk);
+    out->algo = a;
+    a->keypair_from_seed(seed, out->pk, out->sk);
     crypto_wipe(seed, sizeof seed);
     if (f->public_key &&
         (b64_decode(f->public_key, strlen(f->public_key), pk, sizeof pk, &pn, B64_STD) != 0 ||
-         pn != ED25519_PK_LEN || memcmp(pk, out->pk, ED25519_PK_LEN) != 0)) {
+         pn != a->pk_len || memcmp(pk, out->pk, a->pk_len) != 0)) {
         keyfile_wipe(out);
         return key_error(verb, path, "public_key does not belong to secret_key");
     }
@@ -101,13 +105,13 @@ void keyfile_wipe(cli_key *k)
     crypto_wipe(k->sk, sizeof k->sk);
 }
 
-json_t *keyfile_signer_entry(const char *signer_id, const uint8_t pk[ED25519_PK_LEN],
+json_t *keyfile_signer_entry(const char *signer_id, const sig_algo *algo, const uint8_t *pk,
                              const char *org)
 {
-    char pk64[64];
-    b64_encode(pk, ED25519_PK_LEN, pk64, sizeof pk64, B64_STD);
-    json_t *e =
-        json_pack("{s:s, s:s, s:s}", "signer_id", signer_id, "algo", "ed25519", "public_key", pk64);
+    char pk64[4 * ((SIG_PK_MAX + 2) / 3) + 1];
+    b64_encode(pk, algo->pk_len, pk64, sizeof pk64, B64_STD);
+    json_t *e = json_pack("{s:s, s:s, s:s}", "signer_id", signer_id, "algo", algo->name,
+                          "public_key", pk64);
     if (e && org && *org)
         json_object_set_new(e, "org", json_string(org));
     return e;
@@ -115,10 +119,10 @@ json_t *keyfile_signer_entry(const char *signer_id, const uint8_t pk[ED25519_PK_
 
 json_t *keyfile_approval(const cli_key *k, const char *payload_b3)
 {
-    char sig[APPROVAL_SIG_B64_LEN + 1], now[32];
-    if (approval_sign_ed25519(payload_b3, k->sk, sig) != 0)
+    char sig[APPROVAL_SIG_B64_MAX + 1], now[32];
+    if (approval_sign(k->algo, payload_b3, k->sk, sig, sizeof sig) != 0)
         return NULL;
     rfc3339_format(cli_now_s(), now);
-    return json_pack("{s:s, s:s, s:s, s:s}", "signer_id", k->signer_id, "algo", "ed25519", "sig",
-                     sig, "signed_at", now);
+    return json_pack("{s:s, s:s, s:s, s:s}", "signer_id", k->signer_id, "algo", k->algo->name,
+                     "sig", sig, "signed_at", now);
 }
