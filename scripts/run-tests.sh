@@ -52,6 +52,13 @@ echo "== formatting (clang-format 14, .clang-format)"
 log="$logdir/format.log"
 scripts/check-format.sh >"$log" 2>&1
 count_tap "format/clang-format" "$log" $?
+log="$logdir/calls.log"
+if scripts/check-calls.sh >"$log" 2>&1; then
+    echo "ok - no two files of one module call each other" >>"$log"
+    count_tap "structure/module-calls" "$log" 0
+else
+    count_tap "structure/module-calls" "$log" 1
+fi
 
 echo "== unit tests"
 run_unit_dir build/tests ""

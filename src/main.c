@@ -16,6 +16,7 @@
 #include "crypto/ed25519.h"
 #include "http/http.h"
 #include "http/routes.h"
+#include "interop/alloc.h"
 #include "interop/file.h"
 #include "observability/clock.h"
 #include "observability/log.h"
@@ -152,16 +153,28 @@ static int open_pipeline(registry_runtime *rt)
     return 0;
 }
 
-/* SVCR_FAULT_INJECT=KIND[:COUNT] (write|sync|enospc; COUNT default 1, -1 = until restart) arms
- * the store's fault hook once the registry is open, so black-box tests can make the next write
- * transactions fail. It can only make writes fail, never succeed (see docs/DECISIONS.md). */
+/* SVCR_FAULT_INJECT=KIND[:COUNT] (write|sync|enospc|read|oom; COUNT default 1, -1 = until
+ * restart; oom:COUNT@SKIP lets SKIP allocations succeed first) arms a fault once the registry
+ * is open, so black-box tests can make the next write transactions (or reads, or allocations
+ * through the interop/alloc hook) fail. It can only make things fail, never succeed (see
+ * docs/DECISIONS.md D11, D55). Also routes jansson's allocations through that hook, fault or
+ * not: no request is served yet and the committer is idle, so no thread is inside jansson
+ * while its allocator changes. */
 static void arm_fault_injection(registry_runtime *rt)
 {
+    svcr_alloc_install();
     const char *spec = getenv("SVCR_FAULT_INJECT");
     if (!spec || !*spec)
         return;
+    int count, skip;
+    if (svcr_alloc_fault_parse(spec, &count, &skip) == 0) {
+        /* logged before arming, so the line itself does not use the fault up */
+        log_msg(LOG_WARN, "fault_injection", "armed %s for %d allocation(s) after %d", spec, count,
+                skip);
+        svcr_alloc_fail_arm_after(skip, count);
+        return;
+    }
     store_fault f;
-    int count;
     if (store_fault_parse(spec, &f, &count) != 0 || f == STORE_FAULT_NONE) {
         log_msg(LOG_WARN, "fault_injection", "SVCR_FAULT_INJECT=%.64s not understood; ignored",
                 spec);
@@ -230,6 +243,42 @@ static void shutdown_all(registry_runtime *rt)
     log_msg(LOG_INFO, "shutdown", "stopped cleanly");
 }
 
+/* Starts the listeners (the API, and the metrics one unless metrics_addr's port is 0) and logs
+ * where the registry serves. 0, or -1 after logging why (the caller shuts down). */
+static int start_http(registry_runtime *rt)
+{
+    char err[512];
+    http_opts ho = {.listeners = {{HTTP_ROLE_API, HTTP_TCP, rt->cfg.bind_addr},
+                                  {HTTP_ROLE_METRICS, HTTP_TCP, rt->cfg.metrics_addr}},
+                    .nlisteners = 2,
+                    .max_conns = rt->cfg.max_conns,
+                    .per_ip_conns = rt->cfg.max_conns_per_ip,
+                    .limits = limits_of(&rt->cfg),
+                    .pl = rt->pl,
+                    .m = rt->m,
+                    .bus = rt->bus,
+                    .keys = rt->keys,
+                    .build_version = SVCR_VERSION,
+                    .build_commit = SVCR_COMMIT,
+                    .build_time = SVCR_BUILD_TIME};
+    if (http_start(&ho, &rt->http, err, sizeof err) != 0) {
+        log_msg(LOG_ERROR, "startup", "bind_addr: %s", err);
+        return -1;
+    }
+    pipeline_status ps;
+    pipeline_get_status(rt->pl, &ps);
+    head_snap *h = pipeline_head(rt->pl);
+    log_msg(LOG_INFO, "listening", "svc-registry %s on %.*s:%u, storage %s, HEAD version %llu, %s",
+            SVCR_VERSION, (int)(strrchr(rt->cfg.bind_addr, ':') - rt->cfg.bind_addr),
+            rt->cfg.bind_addr, http_port(rt->http),
+            rt->cfg.storage.kind == CFG_STORAGE_MEMORY ? "memory (amnesia)"
+                                                       : rt->cfg.storage.data_dir,
+            (unsigned long long)h->version,
+            ps.write_ready ? "write-ready" : "read-only until the missing items are fixed");
+    head_snap_release(h);
+    return 0;
+}
+
 int main(int argc, char **argv, char **envp)
 {
     registry_runtime rt;
@@ -293,37 +342,10 @@ int main(int argc, char **argv, char **envp)
         return rc;
     }
     arm_fault_injection(&rt);
-    /* the API listener, and the metrics listener (skipped when metrics_addr's port is 0) */
-    http_opts ho = {.listeners = {{HTTP_ROLE_API, HTTP_TCP, rt.cfg.bind_addr},
-                                  {HTTP_ROLE_METRICS, HTTP_TCP, rt.cfg.metrics_addr}},
-                    .nlisteners = 2,
-                    .max_conns = rt.cfg.max_conns,
-                    .per_ip_conns = rt.cfg.max_conns_per_ip,
-                    .limits = limits_of(&rt.cfg),
-                    .pl = rt.pl,
-                    .m = rt.m,
-                    .bus = rt.bus,
-                    .keys = rt.keys,
-                    .build_version = SVCR_VERSION,
-                    .build_commit = SVCR_COMMIT,
-                    .build_time = SVCR_BUILD_TIME};
-    if (http_start(&ho, &rt.http, err, sizeof err) != 0) {
-        log_msg(LOG_ERROR, "startup", "bind_addr: %s", err);
+    if (start_http(&rt) != 0) {
         shutdown_all(&rt);
         return 1;
     }
-    pipeline_status ps;
-    pipeline_get_status(rt.pl, &ps);
-    head_snap *h = pipeline_head(rt.pl);
-    log_msg(LOG_INFO, "listening", "svc-registry %s on %.*s:%u, storage %s, HEAD version %llu, %s",
-            SVCR_VERSION, (int)(strrchr(rt.cfg.bind_addr, ':') - rt.cfg.bind_addr),
-            rt.cfg.bind_addr, http_port(rt.http),
-            rt.cfg.storage.kind == CFG_STORAGE_MEMORY ? "memory (amnesia)"
-                                                      : rt.cfg.storage.data_dir,
-            (unsigned long long)h->version,
-            ps.write_ready ? "write-ready" : "read-only until the missing items are fixed");
-    head_snap_release(h);
-
     for (;;) {
         int sig = 0;
         if (sigwait(&sigs, &sig) != 0)

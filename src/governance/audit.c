@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "interop/alloc.h"
 #include "interop/jcs.h"
 #include "interop/rfc3339.h"
 
@@ -42,6 +43,9 @@ int audit_record_build(audit_tip *tip, const audit_entry *e, int64_t ts_ms, buf 
     json_t *o = json_object();
     if (!o)
         return -1;
+    /* A member that fails to allocate would leave a record without it (no seq, no prev): a
+     * break in the chain. Any failed allocation while building refuses the record instead. */
+    unsigned long failed_before = svcr_alloc_thread_failures();
     json_object_set_new(o, "seq", json_integer((json_int_t)(tip->seq + 1)));
     json_object_set_new(o, "ts", json_string(ts));
     json_object_set_new(o, "event", json_string(e->event));
@@ -58,10 +62,10 @@ int audit_record_build(audit_tip *tip, const audit_entry *e, int64_t ts_ms, buf 
     json_object_set_new(o, "input_b3", json_string(e->input_b3 ? e->input_b3 : B3_ZERO_TAG));
     json_object_set_new(o, "prev", json_string(tip->hash));
     char hash[B3_TAG_LEN + 1];
-    int rc = seal(o, hash);
+    int rc = svcr_alloc_thread_failures() != failed_before ? -1 : seal(o, hash);
     if (rc == 0) {
         json_object_set_new(o, "hash", json_string(hash));
-        rc = jcs_write(out, o, NULL);
+        rc = svcr_alloc_thread_failures() != failed_before ? -1 : jcs_write(out, o, NULL);
     }
     json_decref(o);
     if (rc == 0) {

@@ -49,6 +49,7 @@ typedef struct req {
     http_limits lim; /* the limits as they were at the first call: one request, one config */
     buf body;
     int too_large;
+    int body_oom; /* a body chunk could not be stored: answered 503, not 413 */
     int queued;
     int counted_inflight;
     int is_sse;

@@ -220,13 +220,14 @@ static enum MHD_Result begin(http_server *s, struct MHD_Connection *c, const cha
  * request's body is still read: its hash goes into the audit record. */
 static void take_chunk(req *q, const char *data, size_t len)
 {
-    if ((q->early && q->early != SVCR_E_FORBIDDEN) || q->too_large)
+    if ((q->early && q->early != SVCR_E_FORBIDDEN) || q->too_large || q->body_oom)
         return;
     if (q->body.len + len > q->lim.max_body_bytes) {
         q->too_large = 1;
         buf_free(&q->body);
     } else if (buf_append(&q->body, data, len) != 0) {
-        q->too_large = 1;
+        q->body_oom = 1; /* out of memory is ours, not the client's: 503, never 413 */
+        buf_free(&q->body);
     }
 }
 

@@ -35,6 +35,9 @@ static int is_json_media(const char *ct)
 static svcr_code body_check(struct MHD_Connection *c, const req *q, svcr_err *e)
 {
     const char *enc = header(c, MHD_HTTP_HEADER_CONTENT_ENCODING);
+    if (q->body_oom)
+        return svcr_err_set(e, SVCR_E_INTERNAL, NULL, "out_of_memory",
+                            "the body could not be stored (out of memory); retry");
     if (q->too_large)
         return svcr_err_set(e, SVCR_E_PAYLOAD_TOO_LARGE, NULL, "body_cap",
                             "the body is larger than limits.max_body_bytes (%llu)",

@@ -1,6 +1,8 @@
 /* buf.c - growable byte buffer (see buf.h for the contract). */
 #include "interop/buf.h"
 
+#include "interop/alloc.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +17,7 @@ int buf_reserve(buf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap *= 2;
-    char *p = realloc(b->data, cap);
+    char *p = svcr_realloc(b->data, cap); /* the fault hook: a test can make this fail */
     if (!p)
         return -1;
     b->data = p;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "interop/alloc.h"
+
 #if defined(JSON_PARSER_MAX_DEPTH) && JSON_PARSER_MAX_DEPTH != JCS_MAX_DEPTH
 #error "JCS_MAX_DEPTH must equal jansson's JSON_PARSER_MAX_DEPTH"
 #endif
@@ -45,14 +47,31 @@ json_t *jcs_parse(const void *data, size_t len, int allow_scalar_top, svcr_err *
     if (allow_scalar_top)
         flags |= JSON_DECODE_ANY;
     json_error_t je;
+    memset(&je, 0, sizeof je); /* jansson leaves the code byte unset on some failures */
+    unsigned long failures = svcr_alloc_thread_failures();
     json_t *v = json_loadb(data ? (const char *)data : "", data ? len : 0, flags, &je);
-    if (v)
+    if (v && svcr_alloc_thread_failures() == failures)
         return v;
+    if (v) { /* jansson's lexer drops a byte it cannot store: the tree may be wrong, unsaid */
+        json_decref(v);
+        svcr_err_set(err, SVCR_E_INTERNAL, NULL, "out_of_memory",
+                     "out of memory while parsing JSON");
+        return NULL;
+    }
     char text[JSON_ERROR_TEXT_LENGTH];
     copy_printable(text, sizeof text, je.text);
-    svcr_code code =
-        json_error_code(&je) == json_error_out_of_memory ? SVCR_E_INTERNAL : SVCR_E_MALFORMED;
-    const char *reason = parse_reason(&je);
+    /* Out of memory is never the client's JSON. jansson says so only sometimes: a failed
+     * allocation in its lexer reads as a syntax error ("string or '}' expected"), one for a new
+     * object, array or string leaves no text (every syntax error has one). The allocation hook
+     * counts this thread's failures, so any failure during the parse decides it. */
+    int oom = json_error_code(&je) == json_error_out_of_memory || je.text[0] == '\0' ||
+              svcr_alloc_thread_failures() != failures;
+    svcr_code code = oom ? SVCR_E_INTERNAL : SVCR_E_MALFORMED;
+    const char *reason = oom ? "out_of_memory" : parse_reason(&je);
+    if (oom) {
+        svcr_err_set(err, code, NULL, reason, "out of memory while parsing JSON");
+        return NULL;
+    }
     if (!allow_scalar_top && data && is_valid_scalar(data, len))
         reason = "wrong_type"; /* jansson reports this one as a plain syntax error */
     svcr_err_set(err, code, NULL, reason, "line %d, column %d: %s", je.line, je.column, text);

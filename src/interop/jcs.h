@@ -24,10 +24,12 @@
  *   deeper than JCS_MAX_DEPTH are rejected.
  * allow_scalar_top: non-zero accepts any top-level value, zero only an object or an array.
  * Returns a new reference the caller owns, or NULL with `err` (may be NULL) filled: code
- * SVCR_E_MALFORMED (SVCR_E_INTERNAL if jansson ran out of memory), a message
- * "line L, column C: <jansson's text>" (non-printable bytes of the text replaced by '?'), and a
- * reason word: duplicate_key, number_overflow, invalid_utf8, nul_in_key, trailing_data,
- * truncated, too_deep, wrong_type or invalid_json. `path` is left empty. */
+ * SVCR_E_MALFORMED, a message "line L, column C: <jansson's text>" (non-printable bytes of the
+ * text replaced by '?'), and a reason word: duplicate_key, number_overflow, invalid_utf8,
+ * nul_in_key, trailing_data, truncated, too_deep, wrong_type or invalid_json; or, when an
+ * allocation failed (whether or not jansson says so; seen through the interop/alloc hook's
+ * count when jansson allocates through it), SVCR_E_INTERNAL with reason out_of_memory, never
+ * Malformed and never a tree jansson built around a lost byte. `path` is left empty. */
 json_t *jcs_parse(const void *data, size_t len, int allow_scalar_top, svcr_err *err);
 
 /* Appends the RFC 8785 canonical serialization of `v` (borrowed) to `out`: object members

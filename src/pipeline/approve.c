@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "interop/jcs.h"
-#include "pipeline/internal.h"
+#include "pipeline/rules.h"
 
 /* What the caller's thread needs to know of a proposal to check an approval. */
 typedef struct proposal_view {
@@ -14,11 +14,12 @@ typedef struct proposal_view {
     signer_set *governing; /* retained; NULL when not pending */
 } proposal_view;
 
-/* Loads a proposal record from storage (committed or stale ones live only there). */
+/* Loads a proposal record from storage (committed or stale ones live only there). Request
+ * threads. */
 static svcr_code load_stored(pipeline *p, const char *id, proposal **out)
 {
     buf rec = {0};
-    int rc = p->st->ops->get_proposal(p->st, id, pl_copy_bytes, &rec);
+    int rc = p->cfg.st->ops->get_proposal(p->cfg.st, id, pl_copy_bytes, &rec);
     svcr_code c = SVCR_E_NOT_FOUND;
     if (rc == STORE_OK)
         c = proposal_decode(rec.data, rec.len, NULL, out, NULL);
@@ -28,20 +29,22 @@ static svcr_code load_stored(pipeline *p, const char *id, proposal **out)
     return c;
 }
 
+/* What the caller's thread needs of a proposal: from the map (under its read lock), else from
+ * storage. Request threads. */
 static svcr_code view_proposal(pipeline *p, const char *id, proposal_view *v, svcr_err *e)
 {
     memset(v, 0, sizeof *v);
     head_snap *h = head_cell_get(&p->head);
     int64_t now = pl_now_ms(p);
-    pthread_rwlock_rdlock(&p->map_lock);
-    const proposal *pr = proposal_map_get(&p->map, id);
+    pthread_rwlock_rdlock(&p->pend.lock);
+    const proposal *pr = pl_map_get(&p->pend.map, id);
     if (pr) {
         memcpy(v->payload_b3, pr->ds->b3, sizeof v->payload_b3);
         v->accepted_at_ms = pr->accepted_at_ms;
         v->status = proposal_effective_status(pr, h->version, now);
         v->governing = signer_set_retain(pr->governing);
     }
-    pthread_rwlock_unlock(&p->map_lock);
+    pthread_rwlock_unlock(&p->pend.lock);
     svcr_code c = SVCR_OK;
     if (!pr) {
         proposal *stored = NULL;
@@ -59,24 +62,6 @@ static svcr_code view_proposal(pipeline *p, const char *id, proposal_view *v, sv
         return svcr_err_set(e, c, NULL, "proposal", "no proposal with this id");
     if (c != SVCR_OK)
         return svcr_err_set(e, SVCR_E_INTERNAL, NULL, "storage", "storage read failed");
-    return SVCR_OK;
-}
-
-svcr_code pl_check_open(proposal_status st, svcr_err *e)
-{
-    switch (st) {
-    case PROPOSAL_PENDING:
-        return SVCR_OK;
-    case PROPOSAL_EXPIRED:
-        return svcr_err_set(e, SVCR_E_PROPOSAL_EXPIRED, NULL, "expired",
-                            "the proposal expired before it was committed");
-    case PROPOSAL_STALE:
-        return svcr_err_set(e, SVCR_E_CHAIN_MISMATCH, NULL, "stale",
-                            "HEAD has moved past this proposal's version; it is stale");
-    case PROPOSAL_COMMITTED:
-        return svcr_err_set(e, SVCR_E_CHAIN_MISMATCH, NULL, "committed",
-                            "the proposal is already committed");
-    }
     return SVCR_OK;
 }
 
@@ -117,50 +102,50 @@ void pipeline_approve(pipeline *p, const write_ctx *w, const char *proposal_id, 
                   a.signer_id[0] ? a.signer_id : NULL, &e, r);
         return;
     }
-    op *o = op_new(OP_APPROVE, w);
+    pl_op *o = pl_op_new(OP_APPROVE, w);
     if (!o) {
-        result_fail(r, SVCR_E_INTERNAL, "oom", "out of memory");
+        pl_result_fail(r, SVCR_E_INTERNAL, "oom", "out of memory");
         return;
     }
     snprintf(o->proposal_id, sizeof o->proposal_id, "%s", pid);
     o->approval = a;
-    op_submit_and_wait(p, o, w, r);
-    op_release(o);
+    pl_op_submit(p, o, w, r);
+    pl_op_release(o);
 }
 
-void apply_approve(pipeline *p, batch *b, op *o)
+void pl_apply_approve(pipeline *p, pl_batch *b, pl_op *o)
 {
     audit_entry ae = {
         .event = "approve", .proposal_id = o->proposal_id, .signer_id = o->approval.signer_id};
     svcr_err e;
     svcr_err_clear(&e);
-    const proposal *pr = batch_gate_and_find(p, b, o, &ae);
+    const proposal *pr = pl_batch_gate_and_find(p, b, o, &ae);
     if (!pr)
         return;
-    proposal_status st = proposal_effective_status(pr, batch_head(b)->version, batch_now(b));
+    proposal_status st = proposal_effective_status(pr, pl_batch_head(b)->version, pl_batch_now(b));
     if (st == PROPOSAL_PENDING && !pr->governing)
         st = PROPOSAL_STALE;
     if (pl_check_open(st, &e) != SVCR_OK ||
         gov_approval_check_membership(&o->approval, pr->governing, &e) != SVCR_OK) {
-        finish_op(p, b, o, &ae, &e);
+        pl_batch_finish_op(p, b, o, &ae, &e);
         return;
     }
     if (proposal_find_approval(pr, o->approval.signer_id)) {
         svcr_err_set(&e, SVCR_E_DUPLICATE_APPROVAL, "signer_id", "duplicate_approval",
                      "this signer already approved this proposal");
-        finish_op(p, b, o, &ae, &e);
+        pl_batch_finish_op(p, b, o, &ae, &e);
         return;
     }
-    proposal *ed = batch_edit(p, b, o->proposal_id);
+    proposal *ed = pl_batch_edit(p, b, o->proposal_id);
     if (!ed || proposal_add_approval(ed, &o->approval) != 0) {
-        batch_fail(b, STORE_ENOMEM);
+        pl_batch_fail(b, STORE_ENOMEM);
         return;
     }
     ae.payload_b3 = ed->ds->b3;
-    batch_put_proposal(p, b, ed);
+    pl_batch_put_proposal(p, b, ed);
     buf body = {0};
     buf_printf(&body, "{\"status\":\"accepted\",\"approvals\":%zu,\"quorum\":{\"m\":%u,\"n\":%u}}",
                ed->n_approvals, ed->quorum_m, ed->quorum_n);
-    result_ok(&o->res, 200, &body);
-    finish_op(p, b, o, &ae, NULL);
+    pl_result_ok(&o->res, 200, &body);
+    pl_batch_finish_op(p, b, o, &ae, NULL);
 }

@@ -5,7 +5,7 @@
 
 #include "interop/dto.h"
 #include "interop/jcs.h"
-#include "pipeline/internal.h"
+#include "pipeline/rules.h"
 
 typedef struct reason_dto {
     const char *reason;
@@ -39,59 +39,59 @@ void pipeline_freeze(pipeline *p, const write_ctx *w, int freeze, const void *bo
         pl_reject(p, w, event, NULL, NULL, NULL, &e, r);
         return;
     }
-    op *o = op_new(freeze ? OP_FREEZE : OP_THAW, w);
+    pl_op *o = pl_op_new(freeze ? OP_FREEZE : OP_THAW, w);
     if (!o) {
         json_decref(j);
-        result_fail(r, SVCR_E_INTERNAL, "oom", "out of memory");
+        pl_result_fail(r, SVCR_E_INTERNAL, "oom", "out of memory");
         return;
     }
     snprintf(o->reason, sizeof o->reason, "%s", d.reason);
     json_decref(j);
-    op_submit_and_wait(p, o, w, r);
-    op_release(o);
+    pl_op_submit(p, o, w, r);
+    pl_op_release(o);
 }
 
-void apply_freeze(pipeline *p, batch *b, op *o)
+void pl_apply_freeze(pipeline *p, pl_batch *b, pl_op *o)
 {
     int freeze = o->kind == OP_FREEZE;
     audit_entry ae = {.event = freeze ? "freeze" : "thaw", .reason = o->reason};
     svcr_err e;
     svcr_err_clear(&e);
     /* no other gate: freeze and thaw work whatever the state, but they are writes too */
-    if (batch_probe_gate(b, &e) != SVCR_OK) {
+    if (pl_batch_probe_gate(b, &e) != SVCR_OK) {
         ae.reason = NULL; /* the audit says why it was refused, not the operator's words */
-        finish_op(p, b, o, &ae, &e);
+        pl_batch_finish_op(p, b, o, &ae, &e);
         return;
     }
     int rc;
     if (freeze) {
         json_t *rec =
-            json_pack("{s:s, s:I}", "reason", o->reason, "since_ms", (json_int_t)batch_now(b));
+            json_pack("{s:s, s:I}", "reason", o->reason, "since_ms", (json_int_t)pl_batch_now(b));
         buf enc = {0};
         rc = rec && jcs_write(&enc, rec, NULL) == 0
-                 ? p->st->ops->txn_put_meta(batch_txn(b), "frozen", enc.data, enc.len)
+                 ? pl_batch_put_meta(p, b, "frozen", enc.data, enc.len)
                  : STORE_ENOMEM;
         json_decref(rec);
         buf_free(&enc);
     } else {
-        rc = p->st->ops->txn_put_meta(batch_txn(b), "frozen", NULL, 0);
+        rc = pl_batch_put_meta(p, b, "frozen", NULL, 0);
     }
     if (rc != STORE_OK) {
-        batch_fail(b, rc);
+        pl_batch_fail(b, rc);
         return;
     }
-    batch_set_frozen(b, freeze, freeze ? o->reason : "");
+    pl_batch_set_frozen(b, freeze, freeze ? o->reason : "");
     buf body = {0};
     buf_printf(&body, "{\"frozen\":%s}", freeze ? "true" : "false");
-    result_ok(&o->res, 200, &body);
-    finish_op(p, b, o, &ae, NULL);
+    pl_result_ok(&o->res, 200, &body);
+    pl_batch_finish_op(p, b, o, &ae, NULL);
 }
 
-void apply_audit(pipeline *p, batch *b, op *o)
+void pl_apply_audit(pipeline *p, pl_batch *b, pl_op *o)
 {
     audit_entry ae = {.event = o->audit_event,
                       .proposal_id = o->proposal_id[0] ? o->proposal_id : NULL,
                       .payload_b3 = o->audit_b3[0] ? o->audit_b3 : NULL,
                       .signer_id = o->audit_signer[0] ? o->audit_signer : NULL};
-    finish_op(p, b, o, &ae, &o->audit_err);
+    pl_batch_finish_op(p, b, o, &ae, &o->audit_err);
 }

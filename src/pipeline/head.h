@@ -21,10 +21,14 @@ typedef struct head_snap {
     size_t json_len;
 } head_snap;
 
-/* Builds a snapshot (one reference) retaining `governing`. NULL on OOM. */
+/* Snapshots are immutable and reference-counted: every function here is safe on any thread. */
+
+/* Builds a snapshot (one reference) retaining `governing`. NULL on OOM. Committer, opener. */
 head_snap *head_snap_new(uint64_t version, const char *payload_b3, int64_t committed_at_ms,
                          signer_set *governing);
+/* Takes one more reference (h may be NULL). Any. */
 head_snap *head_snap_retain(head_snap *h);
+/* Drops one reference (h may be NULL); the last frees the snapshot. Any. */
 void head_snap_release(head_snap *h);
 
 /* The published pointer: readers take a reference, the committer swaps. */
@@ -33,11 +37,13 @@ typedef struct head_cell {
     head_snap *cur;
 } head_cell;
 
+/* Takes the caller's reference to `initial`. Opener. */
 void head_cell_init(head_cell *c, head_snap *initial);
+/* Drops the current snapshot. Opener, after every other thread is joined. */
 void head_cell_destroy(head_cell *c);
-/* A new reference to the current snapshot (never NULL after init). */
+/* A new reference to the current snapshot (never NULL after init). Any. */
 head_snap *head_cell_get(head_cell *c);
-/* Publishes `h` (the cell takes the caller's reference) and drops the old one. */
+/* Publishes `h` (the cell takes the caller's reference) and drops the old one. Committer. */
 void head_cell_set(head_cell *c, head_snap *h);
 
 #endif

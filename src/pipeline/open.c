@@ -11,18 +11,19 @@
 #include "governance/artifact.h"
 #include "governance/chain_verify.h"
 #include "interop/jcs.h"
-#include "pipeline/internal.h"
+#include "pipeline/batch.h"
 
 #define META_TRUST_ROOTS "trust_roots"
 #define META_FROZEN "frozen"
 
+/* Reads the record `key` through fn (one of the store's get_*) into out. Opener. */
 static int get_bytes(store *st, int (*fn)(store *, const char *, store_bytes_cb, void *),
                      const char *key, buf *out)
 {
     return fn(st, key, pl_copy_bytes, out);
 }
 
-/* Parses trust-roots bytes into their canonical form and signer set. */
+/* Parses trust-roots bytes into their canonical form and signer set. Opener. */
 static svcr_code parse_roots(const void *bytes, size_t len, buf *canon, signer_set **set,
                              svcr_err *err)
 {
@@ -37,10 +38,10 @@ static svcr_code parse_roots(const void *bytes, size_t len, buf *canon, signer_s
 }
 
 /* Resolves the genesis signer set: the configured file (pinned) and what the store was founded
- * with must agree; the store's copy wins and a first start records it. */
+ * with must agree; the store's copy wins and a first start records it. Opener. */
 static svcr_code setup_roots(pipeline *p, const store_head *sh, svcr_err *err)
 {
-    const pipeline_opts *o = &p->o;
+    const pipeline_opts *o = &p->cfg.o;
     buf cfg = {0}, stored = {0};
     signer_set *cfg_set = NULL;
     svcr_code c = SVCR_OK;
@@ -54,44 +55,45 @@ static svcr_code setup_roots(pipeline *p, const store_head *sh, svcr_err *err)
                                  "pin_mismatch", "trust roots hash %s does not match the pin", tag);
         }
     }
-    int rc =
-        c == SVCR_OK ? get_bytes(p->st, p->st->ops->get_meta, META_TRUST_ROOTS, &stored) : STORE_OK;
+    int rc = c == SVCR_OK
+                 ? get_bytes(p->cfg.st, p->cfg.st->ops->get_meta, META_TRUST_ROOTS, &stored)
+                 : STORE_OK;
     if (c == SVCR_OK && rc == STORE_OK) {
         buf canon = {0};
         signer_set *set = NULL;
         if (parse_roots(stored.data, stored.len, &canon, &set, NULL) != SVCR_OK) {
-            p->chain_fault = 1;
-            snprintf(p->chain_fault_msg, sizeof p->chain_fault_msg,
+            p->state.chain_fault = 1;
+            snprintf(p->state.chain_fault_msg, sizeof p->state.chain_fault_msg,
                      "stored trust roots are unreadable");
         } else if (cfg_set && (cfg.len != canon.len || memcmp(cfg.data, canon.data, cfg.len))) {
             c = svcr_err_set(err, SVCR_E_MALFORMED, "bootstrap.trust_roots_path", "roots_differ",
                              "the configured trust roots differ from the ones this registry "
                              "was founded with");
         }
-        p->trust_roots = set;
+        p->cfg.trust_roots = set;
         buf_free(&canon);
     } else if (c == SVCR_OK && rc == STORE_NOTFOUND && cfg_set) {
         if (sh->version > 0) {
-            p->chain_fault = 1;
-            snprintf(p->chain_fault_msg, sizeof p->chain_fault_msg,
+            p->state.chain_fault = 1;
+            snprintf(p->state.chain_fault_msg, sizeof p->state.chain_fault_msg,
                      "history exists but its trust roots were never recorded");
         } else {
             store_txn *t = NULL;
-            rc = p->st->ops->txn_begin(p->st, &t);
+            rc = p->cfg.st->ops->txn_begin(p->cfg.st, &t);
             if (rc == STORE_OK)
-                rc = p->st->ops->txn_put_meta(t, META_TRUST_ROOTS, cfg.data, cfg.len);
+                rc = p->cfg.st->ops->txn_put_meta(t, META_TRUST_ROOTS, cfg.data, cfg.len);
             if (rc == STORE_OK)
-                rc = p->st->ops->txn_commit(t);
+                rc = p->cfg.st->ops->txn_commit(t);
             else if (t)
-                p->st->ops->txn_abort(t);
+                p->cfg.st->ops->txn_abort(t);
             if (rc != STORE_OK) {
                 char why[160];
-                p->st->ops->last_write_error(p->st, why, sizeof why);
+                p->cfg.st->ops->last_write_error(p->cfg.st, why, sizeof why);
                 c = svcr_err_set(err, SVCR_E_INTERNAL, NULL, "storage",
                                  "cannot record the trust roots: %s (%s)", store_status_str(rc),
                                  why[0] ? why : "no detail");
             } else {
-                p->trust_roots = signer_set_retain(cfg_set);
+                p->cfg.trust_roots = signer_set_retain(cfg_set);
             }
         }
     } else if (c == SVCR_OK && rc != STORE_NOTFOUND) {
@@ -104,22 +106,22 @@ static svcr_code setup_roots(pipeline *p, const store_head *sh, svcr_err *err)
     return c;
 }
 
-/* HEAD from the store: the artifact of the last version gives the governing signer set. */
+/* HEAD from the store: the artifact of the last version gives the governing signer set. Opener. */
 static svcr_code load_head(pipeline *p, const store_head *sh, svcr_err *err)
 {
     head_snap *h = NULL;
     if (sh->version == 0) {
-        h = head_snap_new(0, NULL, 0, p->trust_roots);
+        h = head_snap_new(0, NULL, 0, p->cfg.trust_roots);
     } else {
         buf art = {0};
         artifact *a = NULL;
-        int rc = p->st->ops->get_version(p->st, sh->version, pl_copy_bytes, &art);
+        int rc = p->cfg.st->ops->get_version(p->cfg.st, sh->version, pl_copy_bytes, &art);
         char tag[B3_TAG_LEN + 1];
         b3_tag_format(sh->payload_b3, tag);
         if (rc != STORE_OK || artifact_parse(art.data, art.len, &a, NULL) != SVCR_OK ||
             strcmp(a->ds->b3, tag) != 0) {
-            p->chain_fault = 1;
-            snprintf(p->chain_fault_msg, sizeof p->chain_fault_msg,
+            p->state.chain_fault = 1;
+            snprintf(p->state.chain_fault_msg, sizeof p->state.chain_fault_msg,
                      "HEAD version %llu cannot be read back or does not match its artifact",
                      (unsigned long long)sh->version);
             h = head_snap_new(sh->version, tag, sh->committed_at_ms, NULL);
@@ -140,6 +142,7 @@ typedef struct tip_ctx {
     int ok;
 } tip_ctx;
 
+/* iter_audit callback: takes the hash of the last audit record. Opener. */
 static int read_tip(void *vctx, uint64_t seq, const void *data, size_t len)
 {
     tip_ctx *c = vctx;
@@ -154,37 +157,40 @@ static int read_tip(void *vctx, uint64_t seq, const void *data, size_t len)
     return STORE_STOP; /* one record is enough */
 }
 
+/* The audit chain's tip (the committer's from then on). Opener. */
 static svcr_code load_audit_tip(pipeline *p, svcr_err *err)
 {
-    audit_tip_init(&p->tip);
+    audit_tip_init(&p->wr.tip);
     uint64_t last = 0;
-    if (p->st->ops->last_audit_seq(p->st, &last) != STORE_OK)
+    if (p->cfg.st->ops->last_audit_seq(p->cfg.st, &last) != STORE_OK)
         return svcr_err_set(err, SVCR_E_INTERNAL, NULL, "storage", "cannot read the audit log");
     if (last == 0)
         return SVCR_OK;
-    tip_ctx c = {&p->tip, 0};
-    p->st->ops->iter_audit(p->st, last, read_tip, &c);
+    tip_ctx c = {&p->wr.tip, 0};
+    p->cfg.st->ops->iter_audit(p->cfg.st, last, read_tip, &c);
     if (!c.ok) {
-        p->chain_fault = 1;
-        snprintf(p->chain_fault_msg, sizeof p->chain_fault_msg,
+        p->state.chain_fault = 1;
+        snprintf(p->state.chain_fault_msg, sizeof p->state.chain_fault_msg,
                  "the last audit record cannot be read");
     }
     return SVCR_OK;
 }
 
+/* The operator's freeze, if one is stored. Opener. */
 static void load_frozen(pipeline *p)
 {
     buf b = {0};
-    if (get_bytes(p->st, p->st->ops->get_meta, META_FROZEN, &b) == STORE_OK) {
+    if (get_bytes(p->cfg.st, p->cfg.st->ops->get_meta, META_FROZEN, &b) == STORE_OK) {
         json_t *j = jcs_parse(b.data, b.len, 0, NULL);
-        p->frozen = 1;
-        snprintf(p->frozen_reason, sizeof p->frozen_reason, "%s",
+        p->state.frozen = 1;
+        snprintf(p->state.frozen_reason, sizeof p->state.frozen_reason, "%s",
                  j ? json_string_value(json_object_get(j, "reason")) : "");
         json_decref(j);
     }
     buf_free(&b);
 }
 
+/* Keeps one stored proposal in the map if it is still open for HEAD+1. Opener. */
 static int load_pending(void *vctx, const char *id, const void *data, size_t len)
 {
     pipeline *p = vctx;
@@ -200,23 +206,23 @@ static int load_pending(void *vctx, const char *id, const void *data, size_t len
     if (!decoded)
         return 0; /* an unreadable record stays in storage; it cannot be approved */
     if (pr->status == PROPOSAL_PENDING && pr->ds->version == h->version + 1 && h->governing &&
-        proposal_map_put(&p->map, pr) == 0)
+        pl_map_put(&p->pend.map, pr) == 0)
         return 0;
     proposal_free(pr);
     return 0;
 }
 
 /* Loads the proposals open for HEAD+1 from the pending index (meta "pending"); a store written
- * before the index existed is scanned instead. */
+ * before the index existed is scanned instead. Opener. */
 static void load_pending_index(pipeline *p)
 {
     buf idx = {0};
-    int rc = get_bytes(p->st, p->st->ops->get_meta, "pending", &idx);
+    int rc = get_bytes(p->cfg.st, p->cfg.st->ops->get_meta, "pending", &idx);
     json_t *ids = rc == STORE_OK ? jcs_parse(idx.data, idx.len, 0, NULL) : NULL;
     buf_free(&idx);
     if (!json_is_array(ids)) {
         json_decref(ids);
-        p->st->ops->iter_proposals(p->st, load_pending, p);
+        p->cfg.st->ops->iter_proposals(p->cfg.st, load_pending, p);
         return;
     }
     size_t i;
@@ -224,7 +230,7 @@ static void load_pending_index(pipeline *p)
     json_array_foreach (ids, i, id) {
         const char *s = json_string_value(id);
         buf rec = {0};
-        if (s && p->st->ops->get_proposal(p->st, s, pl_copy_bytes, &rec) == STORE_OK)
+        if (s && p->cfg.st->ops->get_proposal(p->cfg.st, s, pl_copy_bytes, &rec) == STORE_OK)
             load_pending(p, s, rec.data, rec.len);
         buf_free(&rec);
     }
@@ -240,13 +246,15 @@ typedef struct verify_ctx {
     int failed;
 } verify_ctx;
 
+/* iter_versions callback: verifies one version and records the progress. Verifier (or the
+ * opener at startup). */
 static int verify_one(void *vctx, uint64_t version, const void *data, size_t len)
 {
     verify_ctx *c = vctx;
-    if (version > c->to || atomic_load(&c->p->verifier_stop))
+    if (version > c->to || atomic_load(&c->p->ver.stop))
         return STORE_STOP;
     uint8_t stored[B3_LEN];
-    int have = c->p->st->ops->get_artifact_hash(c->p->st, version, stored) == STORE_OK;
+    int have = c->p->cfg.st->ops->get_artifact_hash(c->p->cfg.st, version, stored) == STORE_OK;
     if (version != c->cv.next_version ||
         chain_verify_next(&c->cv, data, len, have ? stored : NULL, 1, &c->err) != SVCR_OK) {
         if (version != c->cv.next_version)
@@ -255,30 +263,31 @@ static int verify_one(void *vctx, uint64_t version, const void *data, size_t len
         c->failed = 1;
         return STORE_STOP;
     }
-    pthread_mutex_lock(&c->p->st_mu);
-    if (version > c->p->verified_through)
-        c->p->verified_through = version;
-    pthread_mutex_unlock(&c->p->st_mu);
+    pthread_mutex_lock(&c->p->state.mu);
+    if (version > c->p->state.verified_through)
+        c->p->state.verified_through = version;
+    pthread_mutex_unlock(&c->p->state.mu);
     return 0;
 }
 
+/* Records a verification failure: writes are refused from then on. Verifier (or opener). */
 static void mark_chain_fault(pipeline *p, const svcr_err *e)
 {
-    pthread_mutex_lock(&p->st_mu);
-    p->chain_fault = 1;
-    snprintf(p->chain_fault_msg, sizeof p->chain_fault_msg, "%s", e->message);
-    pthread_mutex_unlock(&p->st_mu);
+    pthread_mutex_lock(&p->state.mu);
+    p->state.chain_fault = 1;
+    snprintf(p->state.chain_fault_msg, sizeof p->state.chain_fault_msg, "%s", e->message);
+    pthread_mutex_unlock(&p->state.mu);
 }
 
-/* Verifies [from, to]; from == 1 starts at the trust roots. */
+/* Verifies [from, to]; from == 1 starts at the trust roots. Verifier (or opener). */
 static void verify_chunk(pipeline *p, uint64_t from, uint64_t to)
 {
     verify_ctx c = {.p = p, .to = to};
     if (from == 1) {
-        chain_verifier_init_genesis(&c.cv, p->trust_roots);
+        chain_verifier_init_genesis(&c.cv, p->cfg.trust_roots);
     } else {
         buf prev = {0};
-        if (p->st->ops->get_version(p->st, from - 1, pl_copy_bytes, &prev) != STORE_OK ||
+        if (p->cfg.st->ops->get_version(p->cfg.st, from - 1, pl_copy_bytes, &prev) != STORE_OK ||
             chain_verifier_init_after(&c.cv, from - 1, prev.data, prev.len, &c.err) != SVCR_OK) {
             svcr_err_set(&c.err, SVCR_E_MALFORMED, NULL, "chain", "version %llu cannot be read",
                          (unsigned long long)(from - 1));
@@ -287,8 +296,8 @@ static void verify_chunk(pipeline *p, uint64_t from, uint64_t to)
         buf_free(&prev);
     }
     if (!c.failed)
-        p->st->ops->iter_versions(p->st, from, verify_one, &c);
-    if (!c.failed && c.cv.next_version <= to && !atomic_load(&p->verifier_stop)) {
+        p->cfg.st->ops->iter_versions(p->cfg.st, from, verify_one, &c);
+    if (!c.failed && c.cv.next_version <= to && !atomic_load(&p->ver.stop)) {
         svcr_err_set(&c.err, SVCR_E_MALFORMED, NULL, "chain", "version %llu is missing",
                      (unsigned long long)c.cv.next_version);
         c.failed = 1;
@@ -303,6 +312,7 @@ typedef struct chunk_args {
     uint64_t from, to;
 } chunk_args;
 
+/* A startup verification chunk's thread body. Verifier (a chunk thread). */
 static void *chunk_main(void *arg)
 {
     chunk_args *a = arg;
@@ -314,18 +324,20 @@ static void *chunk_main(void *arg)
  * which the previous chunk verifies, so the result equals one sequential pass. */
 static void verify_parts(pipeline *p, uint64_t from, uint64_t to);
 
+/* Verifies [from, to] and records how long it took. Verifier (or opener). */
 static void verify_range(pipeline *p, uint64_t from, uint64_t to)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     verify_parts(p, from, to);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    pthread_mutex_lock(&p->st_mu);
-    p->stats.verify_seconds =
+    pthread_mutex_lock(&p->state.mu);
+    p->state.stats.verify_seconds =
         (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    pthread_mutex_unlock(&p->st_mu);
+    pthread_mutex_unlock(&p->state.mu);
 }
 
+/* See its declaration above. Verifier (or opener). */
 static void verify_parts(pipeline *p, uint64_t from, uint64_t to)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -353,17 +365,19 @@ static void verify_parts(pipeline *p, uint64_t from, uint64_t to)
     }
 }
 
+/* svcr-verify's body: verifies the versions older than the last verify_last_k, then drops the
+ * store's cached pages. Verifier. */
 static void *verifier_main(void *arg)
 {
     pipeline *p = arg;
     pthread_setname_np(pthread_self(), "svcr-verify");
     head_snap *h = head_cell_get(&p->head);
-    uint64_t k = p->o.verify_last_k;
+    uint64_t k = p->cfg.o.verify_last_k;
     uint64_t to = h->version > k ? h->version - k : 0;
     head_snap_release(h);
     if (to > 0)
         verify_range(p, 1, to);
-    p->st->ops->drop_cache(p->st); /* the scan touched every page: give them back */
+    p->cfg.st->ops->drop_cache(p->cfg.st); /* the scan touched every page: give them back */
     return NULL;
 }
 
@@ -371,22 +385,26 @@ svcr_code pipeline_open(const pipeline_opts *o, pipeline **out, svcr_err *err)
 {
     *out = NULL;
     pipeline *p = calloc(1, sizeof *p);
-    if (!p)
+    pl_batch *b = p ? pl_batch_new() : NULL;
+    if (!b) {
+        free(p);
         return svcr_err_set(err, SVCR_E_INTERNAL, NULL, "oom", "out of memory");
-    p->o = *o;
-    p->st = o->st;
-    p->bus = o->bus;
-    p->q_cap = o->queue_cap ? o->queue_cap : 512;
-    if (!p->o.verify_last_k)
-        p->o.verify_last_k = 1000;
-    pthread_rwlock_init(&p->map_lock, NULL);
-    proposal_map_init(&p->map);
-    pthread_mutex_init(&p->q_mu, NULL);
-    pthread_cond_init(&p->q_cv, NULL);
-    pthread_mutex_init(&p->st_mu, NULL);
-    atomic_init(&p->verifier_stop, 0);
+    }
+    p->wr.batch = b;
+    p->cfg.o = *o;
+    p->cfg.st = o->st;
+    p->cfg.bus = o->bus;
+    p->q.cap = o->queue_cap ? o->queue_cap : 512;
+    if (!p->cfg.o.verify_last_k)
+        p->cfg.o.verify_last_k = 1000;
+    pthread_rwlock_init(&p->pend.lock, NULL);
+    pl_map_init(&p->pend.map);
+    pthread_mutex_init(&p->q.mu, NULL);
+    pthread_cond_init(&p->q.cv, NULL);
+    pthread_mutex_init(&p->state.mu, NULL);
+    atomic_init(&p->ver.stop, 0);
     store_head sh;
-    int rc = p->st->ops->get_head(p->st, &sh);
+    int rc = p->cfg.st->ops->get_head(p->cfg.st, &sh);
     svcr_code c = rc == STORE_OK ? SVCR_OK
                                  : svcr_err_set(err, SVCR_E_INTERNAL, NULL, "storage",
                                                 "cannot read HEAD: %s", store_status_str(rc));
@@ -400,26 +418,27 @@ svcr_code pipeline_open(const pipeline_opts *o, pipeline **out, svcr_err *err)
     if (c != SVCR_OK) {
         if (head_ready)
             head_cell_destroy(&p->head);
-        signer_set_release(p->trust_roots);
-        proposal_map_free(&p->map);
+        signer_set_release(p->cfg.trust_roots);
+        pl_map_free(&p->pend.map);
+        pl_batch_free(p->wr.batch);
         free(p);
         return c;
     }
     load_frozen(p);
     load_pending_index(p);
     if (sh.version > 0) {
-        p->stats.recoveries_startup = 1;
-        uint64_t k = p->o.verify_last_k;
+        p->state.stats.recoveries_startup = 1;
+        uint64_t k = p->cfg.o.verify_last_k;
         uint64_t from = sh.version > k ? sh.version - k + 1 : 1;
         verify_range(p, from, sh.version);
-        if (from > 1 && o->background_verify && !p->chain_fault)
-            p->verifier_started = pthread_create(&p->verifier, NULL, verifier_main, p) == 0;
+        if (from > 1 && o->background_verify && !p->state.chain_fault)
+            p->ver.started = pthread_create(&p->ver.thread, NULL, verifier_main, p) == 0;
     }
-    if (pthread_create(&p->committer, NULL, committer_main, p) != 0) {
+    if (pthread_create(&p->wr.thread, NULL, pl_committer_main, p) != 0) {
         pipeline_close(p);
         return svcr_err_set(err, SVCR_E_INTERNAL, NULL, "thread", "cannot start the committer");
     }
-    p->committer_started = 1;
+    p->wr.started = 1;
     *out = p;
     return SVCR_OK;
 }
@@ -428,21 +447,22 @@ void pipeline_close(pipeline *p)
 {
     if (!p)
         return;
-    pthread_mutex_lock(&p->q_mu);
-    p->stopping = 1;
-    pthread_cond_broadcast(&p->q_cv);
-    pthread_mutex_unlock(&p->q_mu);
-    if (p->committer_started)
-        pthread_join(p->committer, NULL);
-    atomic_store(&p->verifier_stop, 1);
-    if (p->verifier_started)
-        pthread_join(p->verifier, NULL);
-    proposal_map_free(&p->map);
+    pthread_mutex_lock(&p->q.mu);
+    p->q.stopping = 1;
+    pthread_cond_broadcast(&p->q.cv);
+    pthread_mutex_unlock(&p->q.mu);
+    if (p->wr.started)
+        pthread_join(p->wr.thread, NULL);
+    atomic_store(&p->ver.stop, 1);
+    if (p->ver.started)
+        pthread_join(p->ver.thread, NULL);
+    pl_map_free(&p->pend.map);
+    pl_batch_free(p->wr.batch);
     head_cell_destroy(&p->head);
-    signer_set_release(p->trust_roots);
-    pthread_rwlock_destroy(&p->map_lock);
-    pthread_mutex_destroy(&p->q_mu);
-    pthread_cond_destroy(&p->q_cv);
-    pthread_mutex_destroy(&p->st_mu);
+    signer_set_release(p->cfg.trust_roots);
+    pthread_rwlock_destroy(&p->pend.lock);
+    pthread_mutex_destroy(&p->q.mu);
+    pthread_cond_destroy(&p->q.cv);
+    pthread_mutex_destroy(&p->state.mu);
     free(p);
 }

@@ -8,7 +8,11 @@
  * transaction, then publishes the new HEAD and bus events and wakes the waiters.
  *
  * Reads never take the committer's path: HEAD is an immutable snapshot; versions come straight
- * from storage. */
+ * from storage.
+ *
+ * Threads: pipeline_open and pipeline_close run on the thread that owns the pipeline (main);
+ * every other function runs on the calling request thread (writes block it until their op is
+ * answered or their deadline passes; reads never wait for the committer). */
 #ifndef SVCR_PIPELINE_PIPELINE_H
 #define SVCR_PIPELINE_PIPELINE_H
 
@@ -54,17 +58,20 @@ typedef struct pipeline_result {
     buf body;        /* on success: the response JSON (owned; pipeline_result_free) */
 } pipeline_result;
 
+/* Frees the body of a result. Any thread. */
 void pipeline_result_free(pipeline_result *r);
 
 /* Opens the pipeline over an opened store: loads HEAD and pending proposals, installs the trust
  * roots at genesis (checking the pin), verifies the last K versions, starts the committer. A pin
  * mismatch or trust roots that differ from the ones the store was founded with is
  * SVCR_E_MALFORMED (the service must refuse to start); a broken chain is not an open error: the
- * pipeline opens with writes refused and the fault reported. */
+ * pipeline opens with writes refused and the fault reported. Main thread, before serving. */
 svcr_code pipeline_open(const pipeline_opts *o, pipeline **out, svcr_err *err);
-/* Stops accepting, lets the committer finish what is queued, joins threads, frees. */
+/* Stops accepting, lets the committer finish what is queued, joins threads, frees. The
+ * thread that opened it, once no request thread uses it. */
 void pipeline_close(pipeline *p);
 
+/* --- writes (request threads; each blocks its caller until answered or its deadline) --- */
 /* POST /registry/proposals: body {"schema_version":"1.0.0","payload":{…},"payload_b3":"b3:…"}. */
 void pipeline_propose(pipeline *p, const write_ctx *w, const void *body, size_t len,
                       pipeline_result *r);
@@ -85,7 +92,7 @@ void pipeline_freeze(pipeline *p, const write_ctx *w, int freeze, const void *bo
 void pipeline_audit_rejection(pipeline *p, const write_ctx *w, const char *event,
                               const char *proposal_id, const svcr_err *e);
 
-/* --- reads --- */
+/* --- reads (request threads) --- */
 /* A reference to the current HEAD snapshot (release with head_snap_release). */
 head_snap *pipeline_head(pipeline *p);
 /* Calls cb with the stored artifact bytes of `version`, after checking they hash to the
@@ -128,6 +135,7 @@ typedef struct pipeline_status {
     char chain_fault_msg[256];
 } pipeline_status;
 
+/* What /readyz reports. Request threads. */
 void pipeline_get_status(pipeline *p, pipeline_status *out);
 
 /* Counters for metrics and tests. */
@@ -146,8 +154,9 @@ typedef struct pipeline_stats {
     double verify_seconds; /* duration of the last chain verification pass */
 } pipeline_stats;
 
+/* A copy of the counters. Request threads. */
 void pipeline_get_stats(pipeline *p, pipeline_stats *out);
-/* registry_storage_bytes: what the store occupies. */
+/* registry_storage_bytes: what the store occupies. Request threads. */
 uint64_t pipeline_storage_bytes(pipeline *p);
 
 #endif

@@ -8,6 +8,7 @@
 static proposal tomb_sentinel;
 #define TOMB (&tomb_sentinel)
 
+/* FNV-1a of the id. Any. */
 static size_t hash_id(const char *id)
 {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a */
@@ -16,12 +17,12 @@ static size_t hash_id(const char *id)
     return (size_t)h;
 }
 
-void proposal_map_init(proposal_map *m)
+void pl_map_init(pl_map *m)
 {
     memset(m, 0, sizeof *m);
 }
 
-void proposal_map_free(proposal_map *m)
+void pl_map_free(pl_map *m)
 {
     for (size_t i = 0; i < m->cap; i++)
         if (m->slots[i] && m->slots[i] != TOMB)
@@ -30,7 +31,8 @@ void proposal_map_free(proposal_map *m)
     memset(m, 0, sizeof *m);
 }
 
-static size_t find_slot(const proposal_map *m, const char *id, int *found)
+/* The slot holding id (*found = 1), or the one it would take. Any (under the caller's lock). */
+static size_t find_slot(const pl_map *m, const char *id, int *found)
 {
     size_t mask = m->cap - 1, i = hash_id(id) & mask, first_free = SIZE_MAX;
     for (;;) {
@@ -50,7 +52,7 @@ static size_t find_slot(const proposal_map *m, const char *id, int *found)
     }
 }
 
-proposal *proposal_map_get(const proposal_map *m, const char *id)
+proposal *pl_map_get(const pl_map *m, const char *id)
 {
     if (!m->cap)
         return NULL;
@@ -59,7 +61,9 @@ proposal *proposal_map_get(const proposal_map *m, const char *id)
     return found ? m->slots[i] : NULL;
 }
 
-static int grow(proposal_map *m)
+/* Doubles the table, or rebuilds it at the same size when deleted slots dominate. 0 or -1
+ * (OOM). Committer (or opener). */
+static int grow(pl_map *m)
 {
     size_t cap = m->cap ? m->cap * 2 : 16;
     if (m->len * 2 < m->cap)
@@ -82,7 +86,7 @@ static int grow(proposal_map *m)
     return 0;
 }
 
-int proposal_map_put(proposal_map *m, proposal *p)
+int pl_map_put(pl_map *m, proposal *p)
 {
     if ((m->used + 1) * 4 > m->cap * 3 && grow(m) != 0)
         return -1;
@@ -100,7 +104,7 @@ int proposal_map_put(proposal_map *m, proposal *p)
     return 0;
 }
 
-void proposal_map_del(proposal_map *m, const char *id)
+void pl_map_del(pl_map *m, const char *id)
 {
     if (!m->cap)
         return;
@@ -113,14 +117,14 @@ void proposal_map_del(proposal_map *m, const char *id)
     m->len--;
 }
 
-void proposal_map_each(const proposal_map *m, void (*fn)(void *ctx, proposal *p), void *ctx)
+void pl_map_each(const pl_map *m, void (*fn)(void *ctx, proposal *p), void *ctx)
 {
     for (size_t i = 0; i < m->cap; i++)
         if (m->slots[i] && m->slots[i] != TOMB)
             fn(ctx, m->slots[i]);
 }
 
-void map_usage_add(map_usage *u, const proposal *p, const char *key_id)
+void pl_usage_add(pl_usage *u, const proposal *p, const char *key_id)
 {
     size_t bytes = p->ds ? p->ds->canonical_len : 0;
     u->count++;
@@ -131,9 +135,9 @@ void map_usage_add(map_usage *u, const proposal *p, const char *key_id)
     }
 }
 
-void proposal_map_usage(const proposal_map *m, const char *key_id, map_usage *u)
+void pl_map_usage(const pl_map *m, const char *key_id, pl_usage *u)
 {
     for (size_t i = 0; i < m->cap; i++)
         if (m->slots[i] && m->slots[i] != TOMB)
-            map_usage_add(u, m->slots[i], key_id);
+            pl_usage_add(u, m->slots[i], key_id);
 }

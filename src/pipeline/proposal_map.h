@@ -6,33 +6,39 @@
 
 #include "governance/proposal.h"
 
-typedef struct proposal_map {
+typedef struct pl_map {
     proposal **slots; /* open addressing, linear probing; NULL = empty, TOMB = deleted */
     size_t cap, len, used;
-} proposal_map;
+} pl_map;
 
-/* Empty map (no allocation until the first put). */
-void proposal_map_init(proposal_map *m);
-/* Frees every proposal and the table. */
-void proposal_map_free(proposal_map *m);
-/* The proposal with this id, or NULL. Borrowed. */
-proposal *proposal_map_get(const proposal_map *m, const char *id);
-/* Inserts or replaces (freeing the replaced proposal). 0 or -1 (OOM; nothing changed). */
-int proposal_map_put(proposal_map *m, proposal *p);
-/* Removes and frees the proposal with this id, if any. */
-void proposal_map_del(proposal_map *m, const char *id);
+/* Locking is the caller's: the pending map (struct pipeline's pend) is changed only by the
+ * committer under pend.lock held for writing (put, del); request threads read (get, usage, each)
+ * under it held for reading; the committer reads without it. A standalone map (tests) has no
+ * lock. */
+
+/* Empty map (no allocation until the first put). Opener. */
+void pl_map_init(pl_map *m);
+/* Frees every proposal and the table. Opener. */
+void pl_map_free(pl_map *m);
+/* The proposal with this id, or NULL. Borrowed. Any (see above). */
+proposal *pl_map_get(const pl_map *m, const char *id);
+/* Inserts or replaces (freeing the replaced proposal). 0 or -1 (OOM; nothing changed).
+ * Committer (or opener). */
+int pl_map_put(pl_map *m, proposal *p);
+/* Removes and frees the proposal with this id, if any. Committer. */
+void pl_map_del(pl_map *m, const char *id);
 /* What the pending proposals hold: all of them, and those admitted by one root key id. */
-typedef struct map_usage {
+typedef struct pl_usage {
     size_t count, bytes;         /* bytes: canonical payload bytes */
     size_t key_count, key_bytes; /* the same for `key_id` */
-} map_usage;
+} pl_usage;
 
 /* Adds the map's proposals to *u (u->key_* for those whose key_id equals key_id, if not NULL).
- * O(map size); the map holds at most PENDING_PROPOSALS_MAX proposals. */
-void proposal_map_usage(const proposal_map *m, const char *key_id, map_usage *u);
-/* Adds one proposal to *u as proposal_map_usage does. */
-void map_usage_add(map_usage *u, const proposal *p, const char *key_id);
-/* Calls fn for every proposal (any order). */
-void proposal_map_each(const proposal_map *m, void (*fn)(void *ctx, proposal *p), void *ctx);
+ * O(map size); the map holds at most PENDING_PROPOSALS_MAX proposals. Any (see above). */
+void pl_map_usage(const pl_map *m, const char *key_id, pl_usage *u);
+/* Adds one proposal to *u as pl_map_usage does. Any. */
+void pl_usage_add(pl_usage *u, const proposal *p, const char *key_id);
+/* Calls fn for every proposal (any order). Any (see above). */
+void pl_map_each(const pl_map *m, void (*fn)(void *ctx, proposal *p), void *ctx);
 
 #endif

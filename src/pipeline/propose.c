@@ -6,7 +6,7 @@
 #include "interop/dto.h"
 #include "interop/jcs.h"
 #include "interop/rfc3339.h"
-#include "pipeline/internal.h"
+#include "pipeline/rules.h"
 
 typedef struct propose_dto {
     const char *schema_version, *payload_b3;
@@ -22,7 +22,8 @@ static const dto_field propose_fields[] = {
     {.name = "payload_b3", .type = DTO_STRING, .offset = offsetof(propose_dto, payload_b3)},
 };
 
-/* Parses the request and validates the payload. SVCR_OK with *out, or the error in e. */
+/* Parses the request and validates the payload. SVCR_OK with *out, or the error in e. Request
+ * threads. */
 static svcr_code decode_request(const void *body, size_t len, descriptor_set **out, svcr_err *e)
 {
     *out = NULL;
@@ -75,18 +76,19 @@ void pipeline_propose(pipeline *p, const write_ctx *w, const void *body, size_t 
         descriptor_set_free(ds);
         return;
     }
-    op *o = op_new(OP_PROPOSE, w);
+    pl_op *o = pl_op_new(OP_PROPOSE, w);
     if (!o) {
         descriptor_set_free(ds);
-        result_fail(r, SVCR_E_INTERNAL, "oom", "out of memory");
+        pl_result_fail(r, SVCR_E_INTERNAL, "oom", "out of memory");
         return;
     }
     o->ds = ds;
     proposal_id_from_b3(ds->b3, o->proposal_id);
-    op_submit_and_wait(p, o, w, r);
-    op_release(o);
+    pl_op_submit(p, o, w, r);
+    pl_op_release(o);
 }
 
+/* The body answering an accepted (202) or repeated (200) proposal. Committer. */
 static int render_accepted(buf *out, const proposal *pr)
 {
     char exp[32];
@@ -97,15 +99,16 @@ static int render_accepted(buf *out, const proposal *pr)
 
 /* Room for one more open proposal of `bytes` canonical bytes from root key key_id: under the
  * open-proposal cap and limits.pending_bytes, and within the key's share of both (counting
- * what this batch added). SVCR_OK, or 429 Busy with the reason. */
-static svcr_code pending_room(pipeline *p, batch *b, const char *key_id, size_t bytes, svcr_err *e)
+ * what this batch added). SVCR_OK, or 429 Busy with the reason. Committer. */
+static svcr_code pending_room(pipeline *p, pl_batch *b, const char *key_id, size_t bytes,
+                              svcr_err *e)
 {
-    map_usage u;
-    batch_pending_usage(p, b, key_id, &u);
+    pl_usage u;
+    pl_batch_pending_usage(p, b, key_id, &u);
     uint64_t budget = pl_pending_budget(p);
     if (u.count + 1 > PENDING_PROPOSALS_MAX || u.bytes + bytes > budget) {
         /* full: /readyz says so until some proposal leaves (pipeline_get_status) */
-        atomic_store(&p->pending_refused_at, (uint64_t)u.bytes + 1);
+        atomic_store(&p->pend.refused_at, (uint64_t)u.bytes + 1);
         if (u.count + 1 > PENDING_PROPOSALS_MAX)
             return svcr_err_set(e, SVCR_E_BUSY, NULL, "pending_cap",
                                 "%d proposals are already open; commit or let them expire first",
@@ -124,7 +127,7 @@ static svcr_code pending_room(pipeline *p, batch *b, const char *key_id, size_t 
     return SVCR_OK;
 }
 
-void apply_propose(pipeline *p, batch *b, op *o)
+void pl_apply_propose(pipeline *p, pl_batch *b, pl_op *o)
 {
     descriptor_set *ds = o->ds;
     audit_entry ae = {.event = "propose",
@@ -134,53 +137,53 @@ void apply_propose(pipeline *p, batch *b, op *o)
     svcr_err e;
     svcr_err_clear(&e);
     buf body = {0};
-    if (batch_write_gate(p, b, &e) != SVCR_OK) {
-        finish_op(p, b, o, &ae, &e);
+    if (pl_batch_write_gate(p, b, &e) != SVCR_OK) {
+        pl_batch_finish_op(p, b, o, &ae, &e);
         return;
     }
-    const proposal *existing = batch_find(p, b, o->proposal_id);
+    const proposal *existing = pl_batch_find(p, b, o->proposal_id);
     if (existing) {
         if (strcmp(existing->ds->b3, ds->b3) != 0) {
             svcr_err_set(&e, SVCR_E_CHAIN_MISMATCH, NULL, "proposal_id_collision",
                          "another payload already holds this proposal id");
-            finish_op(p, b, o, &ae, &e);
+            pl_batch_finish_op(p, b, o, &ae, &e);
             return;
         }
         render_accepted(&body, existing); /* idempotent: the same proposal, 200 */
-        result_ok(&o->res, 200, &body);
-        finish_op(p, b, o, &ae, NULL);
+        pl_result_ok(&o->res, 200, &body);
+        pl_batch_finish_op(p, b, o, &ae, NULL);
         return;
     }
-    head_snap *h = batch_head(b);
+    head_snap *h = pl_batch_head(b);
     if (pending_room(p, b, o->key_id, ds->canonical_len, &e) != SVCR_OK) {
-        finish_op(p, b, o, &ae, &e);
+        pl_batch_finish_op(p, b, o, &ae, &e);
         return;
     }
     if (ds->version != h->version + 1 || strcmp(ds->prev_hash, h->payload_b3) != 0) {
         svcr_err_set(&e, SVCR_E_CHAIN_MISMATCH, "payload.version", "head_moved",
                      "the payload must extend HEAD: version %llu with prev_hash %s",
                      (unsigned long long)(h->version + 1), h->payload_b3);
-        finish_op(p, b, o, &ae, &e);
+        pl_batch_finish_op(p, b, o, &ae, &e);
         return;
     }
     if (ds->supersede_of[0] && (h->version == 0 || strcmp(ds->supersede_of, h->payload_b3) != 0)) {
         svcr_err_set(&e, SVCR_E_CHAIN_MISMATCH, "payload.supersede_of", "supersede_of",
                      "supersede_of must equal HEAD's payload_b3");
-        finish_op(p, b, o, &ae, &e);
+        pl_batch_finish_op(p, b, o, &ae, &e);
         return;
     }
-    proposal *pr = proposal_new(ds, h->governing, batch_now(b));
+    proposal *pr = proposal_new(ds, h->governing, pl_batch_now(b));
     o->ds = NULL; /* owned by the proposal now (or freed by proposal_new on OOM) */
     if (pr)
         snprintf(pr->key_id, sizeof pr->key_id, "%s", o->key_id);
-    if (!pr || batch_add(b, pr) != 0) {
+    if (!pr || pl_batch_add(b, pr) != 0) {
         proposal_free(pr);
-        batch_fail(b, STORE_ENOMEM);
+        pl_batch_fail(b, STORE_ENOMEM);
         return;
     }
     ae.payload_b3 = pr->ds->b3;
-    batch_put_proposal(p, b, pr);
+    pl_batch_put_proposal(p, b, pr);
     render_accepted(&body, pr);
-    result_ok(&o->res, 202, &body);
-    finish_op(p, b, o, &ae, NULL);
+    pl_result_ok(&o->res, 202, &body);
+    pl_batch_finish_op(p, b, o, &ae, NULL);
 }

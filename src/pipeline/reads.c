@@ -10,20 +10,6 @@
 #include "interop/rfc3339.h"
 #include "pipeline/internal.h"
 
-int64_t pl_now_ms(const pipeline *p)
-{
-    if (p->o.now_ms)
-        return p->o.now_ms();
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int pl_copy_bytes(void *ctx, const void *data, size_t len)
-{
-    return buf_append(ctx, data, len) == 0 ? 0 : STORE_ENOMEM;
-}
-
 head_snap *pipeline_head(pipeline *p)
 {
     return head_cell_get(&p->head);
@@ -36,6 +22,7 @@ typedef struct checked_read {
     const uint8_t *want;
 } checked_read;
 
+/* store_bytes_cb that hands the bytes on only if they hash as expected. Request threads. */
 static int checked_cb(void *c, const void *data, size_t len)
 {
     checked_read *k = c;
@@ -50,7 +37,8 @@ svcr_code pipeline_get_version(pipeline *p, uint64_t version, store_bytes_cb cb,
                                svcr_err *err)
 {
     uint8_t want[B3_LEN];
-    int hrc = version > 0 ? p->st->ops->get_artifact_hash(p->st, version, want) : STORE_NOTFOUND;
+    int hrc =
+        version > 0 ? p->cfg.st->ops->get_artifact_hash(p->cfg.st, version, want) : STORE_NOTFOUND;
     if (hrc == STORE_NOTFOUND) {
         head_snap *h = head_cell_get(&p->head);
         int committed = version > 0 && version <= h->version;
@@ -67,7 +55,7 @@ svcr_code pipeline_get_version(pipeline *p, uint64_t version, store_bytes_cb cb,
                             hrc == STORE_ECORRUPT ? "corrupt" : "storage",
                             "cannot read version %llu", (unsigned long long)version);
     checked_read k = {.cb = cb, .ctx = ctx, .want = want};
-    int rc = p->st->ops->get_version(p->st, version, checked_cb, &k);
+    int rc = p->cfg.st->ops->get_version(p->cfg.st, version, checked_cb, &k);
     if (rc == STORE_OK)
         return SVCR_OK;
     /* Retention does not exist yet, so a body missing under a kept hash is damage, not a
@@ -81,7 +69,7 @@ svcr_code pipeline_get_version(pipeline *p, uint64_t version, store_bytes_cb cb,
 }
 
 /* Renders the GET /registry/proposals/{id} object for a proposal into out, the payload spliced
- * in as its canonical bytes raw[0..raw_len) (no tree of it is built). */
+ * in as its canonical bytes raw[0..raw_len) (no tree of it is built). Request threads. */
 static svcr_code proposal_view(const proposal *pr, uint64_t head_version, int64_t now_ms,
                                const char *raw, size_t raw_len, buf *out)
 {
@@ -110,7 +98,7 @@ static svcr_code proposal_view(const proposal *pr, uint64_t head_version, int64_
  * of its top-level "payload" member, found without parsing. Members are sorted, so "payload"
  * directly follows "committed_at" (a timestamp) and is followed by the artifact's own
  * "payload_b3", the last one in the text (D16); an unescaped `","` never occurs inside a JSON
- * string. The span is accepted only if it hashes to payload_b3. 0, or -1. */
+ * string. The span is accepted only if it hashes to payload_b3. 0, or -1. Request threads. */
 static int artifact_payload_span(const char *art, size_t len, const char *payload_b3,
                                  const char **raw, size_t *raw_len)
 {
@@ -138,15 +126,15 @@ svcr_code pipeline_proposal_json(pipeline *p, const char *id, buf *out)
     head_snap_release(h);
     int64_t now = pl_now_ms(p);
     svcr_code c = SVCR_OK;
-    pthread_rwlock_rdlock(&p->map_lock);
-    const proposal *pr = proposal_map_get(&p->map, id);
+    pthread_rwlock_rdlock(&p->pend.lock);
+    const proposal *pr = pl_map_get(&p->pend.map, id);
     if (pr) /* a pending proposal: its canonical bytes are copied under the lock */
         c = proposal_view(pr, hv, now, pr->ds->canonical, pr->ds->canonical_len, out);
-    pthread_rwlock_unlock(&p->map_lock);
+    pthread_rwlock_unlock(&p->pend.lock);
     if (pr)
         return c;
     buf rec = {0};
-    int rc = p->st->ops->get_proposal(p->st, id, pl_copy_bytes, &rec);
+    int rc = p->cfg.st->ops->get_proposal(p->cfg.st, id, pl_copy_bytes, &rec);
     c = rc == STORE_OK ? SVCR_OK : rc == STORE_NOTFOUND ? SVCR_E_NOT_FOUND : SVCR_E_INTERNAL;
     proposal *stored = NULL;
     if (c == SVCR_OK && proposal_decode(rec.data, rec.len, NULL, &stored, NULL) != SVCR_OK)
@@ -176,6 +164,7 @@ svcr_code pipeline_proposal_json(pipeline *p, const char *id, buf *out)
     return c;
 }
 
+/* Writes o as canonical JSON into out and drops o. Request threads. */
 static svcr_code write_json(buf *out, json_t *o)
 {
     if (!o)
@@ -197,6 +186,8 @@ typedef struct pending_ctx {
     size_t n;
 } pending_ctx;
 
+/* pl_map_each callback: the listing key of one pending proposal. Request threads, under the
+ * map's read lock. */
 static void collect_pending(void *ctx, proposal *pr)
 {
     pending_ctx *c = ctx;
@@ -206,6 +197,7 @@ static void collect_pending(void *ctx, proposal *pr)
     k->pr = pr;
 }
 
+/* One entry of the pending list. Request threads, under the map's read lock. */
 static json_t *pending_summary(const proposal *pr)
 {
     char acc[32], exp[32];
@@ -218,6 +210,7 @@ static json_t *pending_summary(const proposal *pr)
                      "accepted_at", acc, "expires_at", exp);
 }
 
+/* Listing order: acceptance time, then id. Any. */
 static int pending_key_cmp(const void *a, const void *b)
 {
     const pending_key *x = a, *y = b;
@@ -250,10 +243,10 @@ svcr_code pipeline_pending_json(pipeline *p, const char *after, size_t limit, bu
     char next[64] = "";
     pending_ctx c = {0};
     /* keys are collected and sorted under the read lock; only the page is rendered */
-    pthread_rwlock_rdlock(&p->map_lock);
-    c.keys = calloc(p->map.len ? p->map.len : 1, sizeof *c.keys);
+    pthread_rwlock_rdlock(&p->pend.lock);
+    c.keys = calloc(p->pend.map.len ? p->pend.map.len : 1, sizeof *c.keys);
     if (c.keys && page) {
-        proposal_map_each(&p->map, collect_pending, &c);
+        pl_map_each(&p->pend.map, collect_pending, &c);
         qsort(c.keys, c.n, sizeof *c.keys, pending_key_cmp);
         size_t i = 0;
         while (after && i < c.n && pending_key_cmp(&c.keys[i], &from) <= 0)
@@ -264,7 +257,7 @@ svcr_code pipeline_pending_json(pipeline *p, const char *after, size_t limit, bu
             snprintf(next, sizeof next, "%lld.%s", (long long)c.keys[i - 1].accepted_at_ms,
                      c.keys[i - 1].id);
     }
-    pthread_rwlock_unlock(&p->map_lock);
+    pthread_rwlock_unlock(&p->pend.lock);
     int ok = c.keys && page;
     free(c.keys);
     if (!ok) {
@@ -282,6 +275,8 @@ typedef struct audit_ctx {
     uint64_t next;
 } audit_ctx;
 
+/* iter_audit callback: appends one record to the page, or notes that another follows. Request
+ * threads. */
 static int add_audit(void *vctx, uint64_t seq, const void *data, size_t len)
 {
     audit_ctx *c = vctx;
@@ -300,7 +295,7 @@ svcr_code pipeline_audit_json(pipeline *p, uint64_t from, size_t limit, buf *out
     audit_ctx c = {out, limit, 0, 0};
     if (buf_puts(out, "{\"records\":[") != 0)
         return SVCR_E_INTERNAL;
-    int rc = p->st->ops->iter_audit(p->st, from ? from : 1, add_audit, &c);
+    int rc = p->cfg.st->ops->iter_audit(p->cfg.st, from ? from : 1, add_audit, &c);
     if (rc != STORE_OK && rc != STORE_STOP)
         return SVCR_E_INTERNAL;
     if (c.next)
@@ -316,28 +311,28 @@ void pipeline_get_status(pipeline *p, pipeline_status *out)
     head_snap *h = head_cell_get(&p->head);
     out->has_signers = h->governing != NULL;
     head_snap_release(h);
-    pthread_mutex_lock(&p->q_mu);
-    out->queue_depth = (int64_t)p->q_len;
-    out->queue_saturated = p->q_len >= p->q_cap;
-    pthread_mutex_unlock(&p->q_mu);
-    pthread_rwlock_rdlock(&p->map_lock);
-    map_usage u = {0};
-    proposal_map_usage(&p->map, NULL, &u);
-    pthread_rwlock_unlock(&p->map_lock);
+    pthread_mutex_lock(&p->q.mu);
+    out->queue_depth = (int64_t)p->q.len;
+    out->queue_saturated = p->q.len >= p->q.cap;
+    pthread_mutex_unlock(&p->q.mu);
+    pthread_rwlock_rdlock(&p->pend.lock);
+    pl_usage u = {0};
+    pl_map_usage(&p->pend.map, NULL, &u);
+    pthread_rwlock_unlock(&p->pend.lock);
     out->pending_proposals = u.count;
     out->pending_bytes = u.bytes;
     /* full: another proposal of the largest size a request may carry would not fit */
-    uint64_t refused_at = atomic_load(&p->pending_refused_at);
+    uint64_t refused_at = atomic_load(&p->pend.refused_at);
     out->pending_full = u.count >= PENDING_PROPOSALS_MAX || u.bytes >= pl_pending_budget(p) ||
                         (refused_at && (uint64_t)u.bytes + 1 >= refused_at);
-    pthread_mutex_lock(&p->st_mu);
-    out->frozen = p->frozen;
-    out->storage_fault = p->storage_fault;
-    out->chain_fault = p->chain_fault;
-    out->verified_through = p->verified_through;
-    snprintf(out->frozen_reason, sizeof out->frozen_reason, "%.255s", p->frozen_reason);
-    snprintf(out->chain_fault_msg, sizeof out->chain_fault_msg, "%s", p->chain_fault_msg);
-    pthread_mutex_unlock(&p->st_mu);
+    pthread_mutex_lock(&p->state.mu);
+    out->frozen = p->state.frozen;
+    out->storage_fault = p->state.storage_fault;
+    out->chain_fault = p->state.chain_fault;
+    out->verified_through = p->state.verified_through;
+    snprintf(out->frozen_reason, sizeof out->frozen_reason, "%.255s", p->state.frozen_reason);
+    snprintf(out->chain_fault_msg, sizeof out->chain_fault_msg, "%s", p->state.chain_fault_msg);
+    pthread_mutex_unlock(&p->state.mu);
     out->read_ready = 1;
     out->write_ready = out->has_signers && !out->frozen && !out->storage_fault &&
                        !out->chain_fault && !out->queue_saturated;
@@ -345,9 +340,9 @@ void pipeline_get_status(pipeline *p, pipeline_status *out)
 
 void pipeline_get_stats(pipeline *p, pipeline_stats *out)
 {
-    pthread_mutex_lock(&p->st_mu);
-    *out = p->stats;
-    pthread_mutex_unlock(&p->st_mu);
+    pthread_mutex_lock(&p->state.mu);
+    *out = p->state.stats;
+    pthread_mutex_unlock(&p->state.mu);
 }
 
 svcr_code pipeline_version_event(pipeline *p, uint64_t version, bus_event *out)
@@ -373,7 +368,7 @@ svcr_code pipeline_version_event(pipeline *p, uint64_t version, bus_event *out)
     strcpy(out->payload_b3, b3);
     strcpy(out->committed_at, at);
     buf rec = {0};
-    if (p->st->ops->get_proposal(p->st, pid, pl_copy_bytes, &rec) == STORE_OK) {
+    if (p->cfg.st->ops->get_proposal(p->cfg.st, pid, pl_copy_bytes, &rec) == STORE_OK) {
         json_t *r = jcs_parse(rec.data, rec.len, 0, NULL);
         const char *cc = json_string_value(json_object_get(r, "commit_corr_id"));
         if (cc && strlen(cc) < sizeof out->corr_id)
@@ -387,6 +382,6 @@ svcr_code pipeline_version_event(pipeline *p, uint64_t version, bus_event *out)
 
 uint64_t pipeline_storage_bytes(pipeline *p)
 {
-    int64_t n = p->st->ops->size_bytes(p->st);
+    int64_t n = p->cfg.st->ops->size_bytes(p->cfg.st);
     return n > 0 ? (uint64_t)n : 0;
 }

@@ -1,4 +1,9 @@
-/* status.c - human text for the storage status codes of store.h. */
+/* status.c - the storage status codes of store.h: their human text, and the one way a backend
+ * or the front reports a failed open (below both: backends never call into the front). */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "storage/backend.h"
 #include "storage/store.h"
 
 /* Never NULL: an unknown status gets a generic text. */
@@ -24,4 +29,15 @@ const char *store_status_str(int status)
     default:
         return "unknown storage status";
     }
+}
+
+int store_open_error(char *errbuf, size_t errcap, int status, const char *fmt, ...)
+{
+    if (errbuf && errcap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errbuf, errcap, fmt, ap);
+        va_end(ap);
+    }
+    return status;
 }

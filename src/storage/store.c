@@ -50,17 +50,6 @@ uint64_t store_be64_get(const uint8_t in[8])
     return v;
 }
 
-int store_open_error(char *errbuf, size_t errcap, int status, const char *fmt, ...)
-{
-    if (errbuf && errcap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errbuf, errcap, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
-
 static int front_key_ok(const store *s, const char *key)
 {
     size_t n = key ? strlen(key) : 0;

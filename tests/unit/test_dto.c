@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "governance/approvals.h"
 #include "helpers/testutil.h"
 #include "interop/dto.h"
 #include "interop/error.h"
@@ -587,49 +588,88 @@ static void test_dto_refuses_broken_tables(void **state)
     json_decref(v);
 }
 
-/* The §2.3 approval with signed_at validated as RFC 3339 by the table. */
-typedef struct approval {
-    const char *signer_id, *algo, *sig, *signed_at;
-} approval;
-static const dto_field approval_fields[] = {
-    {.name = "signer_id",
-     .type = DTO_STRING,
-     .required = 1,
-     .offset = offsetof(approval, signer_id),
-     .min = 1,
-     .max = 256},
-    {.name = "algo", .type = DTO_STRING, .required = 1, .offset = offsetof(approval, algo)},
-    {.name = "sig", .type = DTO_STRING, .required = 1, .offset = offsetof(approval, sig)},
-    {.name = "signed_at",
-     .type = DTO_STRING,
-     .required = 1,
-     .offset = offsetof(approval, signed_at),
-     .flags = DTO_F_RFC3339},
-};
+/* A valid-looking Ed25519 signature: 64 zero bytes in standard padded base64. */
+#define ZERO_SIG_B64                                                                               \
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="
 
+/* The §2.3 approval as production decodes it (gov_approval_decode, whose table flags signed_at
+ * DTO_F_RFC3339): a valid timestamp is kept as sent and converted; an invalid one is refused by
+ * the table rule, named by its path. */
 static void test_dto_rfc3339_flag_validates_timestamps(void **state)
 {
     (void)state;
-    approval a = {0};
+    gov_approval a;
     svcr_err err;
-    json_t *v = parse("{\"signer_id\":\"org:alpha#key1\",\"algo\":\"ed25519\",\"sig\":\"AAAA\","
-                      "\"signed_at\":\"2026-11-25T12:00:05Z\"}");
-    assert_int_equal(dto_decode(v, approval_fields, 4, &a, NULL, "", &err), 0);
+    json_t *v =
+        parse("{\"signer_id\":\"org:alpha#key1\",\"algo\":\"ed25519\",\"sig\":\"" ZERO_SIG_B64
+              "\",\"signed_at\":\"2026-11-25T12:00:05Z\"}");
+    assert_int_equal(gov_approval_decode(v, "", &a, &err), SVCR_OK);
     assert_string_equal(a.signed_at, "2026-11-25T12:00:05Z");
+    assert_int_equal(a.signed_at_s, 1795608005);
+    assert_string_equal(a.signer_id, "org:alpha#key1");
+    assert_int_equal(a.sig_len, 64);
     json_decref(v);
     static const char *const bad[] = {"2026-11-25T12:00:05", "2026-11-25T12:00:05+01:00",
                                       "2026-02-30T12:00:05Z", "yesterday", ""};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         char body[256];
         snprintf(body, sizeof body,
-                 "{\"signer_id\":\"s\",\"algo\":\"ed25519\",\"sig\":\"A\",\"signed_at\":\"%s\"}",
+                 "{\"signer_id\":\"s\",\"algo\":\"ed25519\",\"sig\":\"" ZERO_SIG_B64
+                 "\",\"signed_at\":\"%s\"}",
                  bad[k]);
         v = parse(body);
         svcr_err_clear(&err);
-        assert_int_equal(dto_decode(v, approval_fields, 4, &a, NULL, "approval", &err), -1);
+        assert_int_equal(gov_approval_decode(v, "approval", &a, &err), SVCR_E_MALFORMED);
         expect_err(&err, "approval.signed_at", DTO_R_INVALID_VALUE);
         json_decref(v);
     }
+}
+
+/* The approval decoder refuses through the table rules, naming the member under its base path:
+ * an unknown member, a missing one, a signer_id over 256 bytes, a sig of the wrong length. */
+static void test_approval_decode_names_the_member_it_refuses(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body, *path, *reason;
+    } cases[] = {
+        {"{\"signer_id\":\"s\",\"algo\":\"ed25519\",\"sig\":\"" ZERO_SIG_B64
+         "\",\"signed_at\":\"2026-11-25T12:00:05Z\",\"x\":1}",
+         "approval.x", DTO_R_UNKNOWN_FIELD},
+        {"{\"signer_id\":\"s\",\"sig\":\"" ZERO_SIG_B64
+         "\",\"signed_at\":\"2026-11-25T12:00:05Z\"}",
+         "approval.algo", DTO_R_MISSING_FIELD},
+        {"{\"signer_id\":1,\"algo\":\"ed25519\",\"sig\":\"" ZERO_SIG_B64
+         "\",\"signed_at\":\"2026-11-25T12:00:05Z\"}",
+         "approval.signer_id", DTO_R_WRONG_TYPE},
+        {"{\"signer_id\":\"s\",\"algo\":\"ed25519\",\"sig\":\"AAAA\","
+         "\"signed_at\":\"2026-11-25T12:00:05Z\"}",
+         "approval.sig", NULL},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        json_t *v = parse(cases[k].body);
+        gov_approval a;
+        svcr_err err;
+        svcr_err_clear(&err);
+        assert_int_equal(gov_approval_decode(v, "approval", &a, &err), SVCR_E_MALFORMED);
+        assert_int_equal(err.code, SVCR_E_MALFORMED);
+        assert_string_equal(err.path, cases[k].path);
+        if (cases[k].reason)
+            assert_string_equal(err.reason, cases[k].reason);
+        json_decref(v);
+    }
+    /* a signer_id of 257 bytes is out of range (the table's max) */
+    char body[640];
+    snprintf(body, sizeof body,
+             "{\"signer_id\":\"%0257d\",\"algo\":\"ed25519\",\"sig\":\"" ZERO_SIG_B64
+             "\",\"signed_at\":\"2026-11-25T12:00:05Z\"}",
+             0);
+    json_t *v = parse(body);
+    gov_approval a;
+    svcr_err err;
+    assert_int_equal(gov_approval_decode(v, "", &a, &err), SVCR_E_MALFORMED);
+    expect_err(&err, "signer_id", DTO_R_OUT_OF_RANGE);
+    json_decref(v);
 }
 
 static void test_dto_check_array_names_the_bad_element(void **state)
@@ -926,6 +966,7 @@ int main(void)
         cmocka_unit_test(test_dto_refuses_table_over_64_fields),
         cmocka_unit_test(test_dto_refuses_broken_tables),
         cmocka_unit_test(test_dto_rfc3339_flag_validates_timestamps),
+        cmocka_unit_test(test_approval_decode_names_the_member_it_refuses),
         cmocka_unit_test(test_dto_check_array_names_the_bad_element),
         cmocka_unit_test(test_dto_array_length_bounds),
         cmocka_unit_test(test_dto_check_timestamp_reports_path),
